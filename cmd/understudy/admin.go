@@ -1,0 +1,380 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+	adminpb "github.com/understudy/understudy/proto/understudy/v1"
+	"github.com/understudy/understudy/rpc"
+)
+
+// adminFlags are shared by every admin verb.
+type adminFlags struct {
+	addrs   string
+	token   string
+	output  string
+	timeout time.Duration
+}
+
+const defaultAdminAddrs = "127.0.0.1:9181,127.0.0.1:9182,127.0.0.1:9183"
+
+func (f *adminFlags) register(cmd *cobra.Command) {
+	pf := cmd.PersistentFlags()
+	pf.StringVar(&f.addrs, "admin", defaultAdminAddrs, "admin addresses to try in turn, comma-separated")
+	pf.StringVar(&f.token, "token", "", "admin token (or UNDERSTUDY_ADMIN_TOKEN)")
+	pf.StringVarP(&f.output, "output", "o", "human", "output format: human or json")
+	pf.DurationVar(&f.timeout, "timeout", 5*time.Second, "deadline of each call")
+}
+
+func (f *adminFlags) client(cmd *cobra.Command) (*rpc.Client, error) {
+	if err := applyEnvPersistent(cmd); err != nil {
+		return nil, err
+	}
+	if f.output != "human" && f.output != "json" {
+		return nil, fmt.Errorf("--output %q: want human or json", f.output)
+	}
+	c := rpc.NewClient(f.addrs, f.token)
+	c.Timeout = f.timeout
+	if len(c.Addrs) == 0 {
+		return nil, fmt.Errorf("--admin: no address given")
+	}
+	return c, nil
+}
+
+// applyEnvPersistent fills admin flags from UNDERSTUDY_ADMIN (addresses) and
+// UNDERSTUDY_ADMIN_TOKEN.
+func applyEnvPersistent(cmd *cobra.Command) error {
+	fs := cmd.Flags()
+	for flag, env := range map[string]string{"admin": "UNDERSTUDY_ADMIN", "token": "UNDERSTUDY_ADMIN_TOKEN"} {
+		if f := fs.Lookup(flag); f != nil && !f.Changed {
+			if v, ok := os.LookupEnv(env); ok {
+				if err := fs.Set(flag, v); err != nil {
+					return fmt.Errorf("%s: %w", env, err)
+				}
+			}
+		}
+	}
+	return nil
+}
+
+func printJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+func addAdminCommands(root *cobra.Command) {
+	f := &adminFlags{}
+	group := []*cobra.Command{
+		newStatusCmd(f), newMembersCmd(f), newJoinCmd(f), newPromoteCmd(f), newRemoveCmd(f),
+		newTransferCmd(f), newSnapshotCmd(f), newBackupCmd(f), newRestoreCmd(f),
+	}
+	for _, c := range group {
+		f.register(c)
+		root.AddCommand(c)
+	}
+}
+
+func ctxFor(cmd *cobra.Command) context.Context { return cmd.Context() }
+
+// statusView is the JSON shape of one node's status.
+type statusView struct {
+	ID                string `json:"id"`
+	Role              string `json:"role"`
+	Term              uint64 `json:"term"`
+	LeaderID          string `json:"leader_id"`
+	LeaderClientAddr  string `json:"leader_client_addr"`
+	CommitIndex       uint64 `json:"commit_index"`
+	AppliedIndex      uint64 `json:"applied_index"`
+	LastContactMs     int64  `json:"last_contact_ms"`
+	LastSnapshotIndex uint64 `json:"last_snapshot_index"`
+	LogSizeBytes      int64  `json:"log_size_bytes"`
+	Keys              int64  `json:"keys"`
+	UptimeSeconds     int64  `json:"uptime_seconds"`
+	Version           string `json:"version"`
+	ClientAddr        string `json:"client_addr"`
+	AdminAddr         string `json:"admin_addr"`
+	Error             string `json:"error,omitempty"`
+}
+
+func viewOf(s *adminpb.StatusResponse) statusView {
+	return statusView{
+		ID: s.Id, Role: s.Role, Term: s.Term, LeaderID: s.LeaderId, LeaderClientAddr: s.LeaderClientAddr,
+		CommitIndex: s.CommitIndex, AppliedIndex: s.AppliedIndex, LastContactMs: s.LastContactMs,
+		LastSnapshotIndex: s.LastSnapshotIndex, LogSizeBytes: s.LogSizeBytes, Keys: s.Keys,
+		UptimeSeconds: s.UptimeSeconds, Version: s.Version, ClientAddr: s.ClientAddr, AdminAddr: s.AdminAddr,
+	}
+}
+
+func newStatusCmd(f *adminFlags) *cobra.Command {
+	var cluster bool
+	cmd := &cobra.Command{
+		Use:   "status",
+		Short: "Show this node's (or with --cluster every member's) Raft state",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c, err := f.client(cmd)
+			if err != nil {
+				return err
+			}
+			var views []statusView
+			if cluster {
+				all, err := c.ClusterStatus(ctxFor(cmd))
+				if err != nil {
+					return err
+				}
+				for _, m := range all {
+					if m.Err != nil {
+						views = append(views, statusView{ID: m.Member.Id, Role: "unreachable", AdminAddr: m.Member.AdminAddr, Error: m.Err.Error()})
+						continue
+					}
+					views = append(views, viewOf(m.Status))
+				}
+			} else {
+				st, err := c.Status(ctxFor(cmd))
+				if err != nil {
+					return err
+				}
+				views = append(views, viewOf(st))
+			}
+			return writeStatus(cmd.OutOrStdout(), f.output, views, cluster)
+		},
+	}
+	cmd.Flags().BoolVar(&cluster, "cluster", false, "collect the status of every member")
+	return cmd
+}
+
+func writeStatus(w io.Writer, format string, views []statusView, cluster bool) error {
+	if format == "json" {
+		if cluster {
+			return printJSON(w, views)
+		}
+		return printJSON(w, views[0])
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tROLE\tTERM\tLEADER\tCOMMIT\tAPPLIED\tSNAPSHOT\tKEYS\tLOG SIZE\tLAST CONTACT\tUPTIME\tCLIENT\tADMIN")
+	for _, v := range views {
+		if v.Error != "" {
+			fmt.Fprintf(tw, "%s\t%s\t-\t-\t-\t-\t-\t-\t-\t-\t-\t-\t%s\n", v.ID, v.Role, v.AdminAddr)
+			continue
+		}
+		contact := "-"
+		if v.LastContactMs >= 0 && v.Role != "leader" {
+			contact = fmt.Sprintf("%dms", v.LastContactMs)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%d\t%d\t%d\t%d\t%s\t%s\t%s\t%s\t%s\n", v.ID, v.Role, v.Term, v.LeaderID,
+			v.CommitIndex, v.AppliedIndex, v.LastSnapshotIndex, v.Keys, humanBytes(v.LogSizeBytes), contact,
+			(time.Duration(v.UptimeSeconds) * time.Second).String(), v.ClientAddr, v.AdminAddr)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	for _, v := range views {
+		if v.Error != "" {
+			fmt.Fprintf(w, "%s: %s\n", v.ID, v.Error)
+		}
+	}
+	return nil
+}
+
+func humanBytes(n int64) string {
+	switch {
+	case n >= 1<<30:
+		return fmt.Sprintf("%.1fGiB", float64(n)/(1<<30))
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1fMiB", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%.1fKiB", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%dB", n)
+}
+
+type memberView struct {
+	ID         string `json:"id"`
+	RaftAddr   string `json:"raft_addr"`
+	ClientAddr string `json:"client_addr"`
+	AdminAddr  string `json:"admin_addr"`
+	Suffrage   string `json:"suffrage"`
+	Leader     bool   `json:"leader"`
+	Reachable  bool   `json:"reachable"`
+}
+
+func newMembersCmd(f *adminFlags) *cobra.Command {
+	return &cobra.Command{
+		Use:   "members",
+		Short: "List the cluster's members",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c, err := f.client(cmd)
+			if err != nil {
+				return err
+			}
+			ms, err := c.Members(ctxFor(cmd))
+			if err != nil {
+				return err
+			}
+			var views []memberView
+			for _, m := range ms.Members {
+				views = append(views, memberView{m.Id, m.RaftAddr, m.ClientAddr, m.AdminAddr, m.Suffrage, m.Leader, m.Reachable})
+			}
+			sort.Slice(views, func(i, j int) bool { return views[i].ID < views[j].ID })
+			return writeMembers(cmd.OutOrStdout(), f.output, views)
+		},
+	}
+}
+
+func writeMembers(w io.Writer, format string, views []memberView) error {
+	if format == "json" {
+		return printJSON(w, views)
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tSUFFRAGE\tLEADER\tREACHABLE\tRAFT\tCLIENT\tADMIN")
+	for _, v := range views {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", v.ID, v.Suffrage, yes(v.Leader), yes(v.Reachable), v.RaftAddr, dash(v.ClientAddr), dash(v.AdminAddr))
+	}
+	return tw.Flush()
+}
+
+func yes(b bool) string {
+	if b {
+		return "yes"
+	}
+	return "no"
+}
+
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+func newJoinCmd(f *adminFlags) *cobra.Command {
+	var req adminpb.JoinRequest
+	cmd := &cobra.Command{
+		Use:   "join",
+		Short: "Add a server to the cluster",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c, err := f.client(cmd)
+			if err != nil {
+				return err
+			}
+			if req.Id == "" || req.RaftAddr == "" {
+				return fmt.Errorf("--id and --raft-addr are required")
+			}
+			r, err := c.Join(ctxFor(cmd), &req)
+			if err != nil {
+				return err
+			}
+			return report(cmd.OutOrStdout(), f.output, map[string]any{"joined": req.Id, "index": r.Index},
+				fmt.Sprintf("joined %s (raft %s) at index %d", req.Id, req.RaftAddr, r.Index))
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&req.Id, "id", "", "id of the new server")
+	fl.StringVar(&req.RaftAddr, "raft-addr", "", "its Raft address")
+	fl.StringVar(&req.ClientAddr, "client-addr", "", "its client (RESP) address")
+	fl.StringVar(&req.AdminAddr, "admin-addr", "", "its admin address")
+	fl.BoolVar(&req.NonVoter, "non-voter", false, "join as a non-voter (promote it once it has caught up)")
+	return cmd
+}
+
+func report(w io.Writer, format string, v any, human string) error {
+	if format == "json" {
+		return printJSON(w, v)
+	}
+	_, err := fmt.Fprintln(w, human)
+	return err
+}
+
+func newPromoteCmd(f *adminFlags) *cobra.Command {
+	return &cobra.Command{
+		Use:   "promote ID",
+		Short: "Make a caught-up non-voter a voter",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := f.client(cmd)
+			if err != nil {
+				return err
+			}
+			r, err := c.Promote(ctxFor(cmd), args[0])
+			if err != nil {
+				return err
+			}
+			return report(cmd.OutOrStdout(), f.output, map[string]any{"promoted": args[0], "index": r.Index},
+				fmt.Sprintf("promoted %s to voter at index %d", args[0], r.Index))
+		},
+	}
+}
+
+func newRemoveCmd(f *adminFlags) *cobra.Command {
+	return &cobra.Command{
+		Use:   "remove ID",
+		Short: "Remove a server from the cluster",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := f.client(cmd)
+			if err != nil {
+				return err
+			}
+			r, err := c.Remove(ctxFor(cmd), args[0])
+			if err != nil {
+				return err
+			}
+			return report(cmd.OutOrStdout(), f.output, map[string]any{"removed": args[0], "index": r.Index},
+				fmt.Sprintf("removed %s at index %d", args[0], r.Index))
+		},
+	}
+}
+
+func newTransferCmd(f *adminFlags) *cobra.Command {
+	var to string
+	cmd := &cobra.Command{
+		Use:   "transfer-leadership",
+		Short: "Hand leadership to another voter (graceful switch-over)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c, err := f.client(cmd)
+			if err != nil {
+				return err
+			}
+			r, err := c.TransferLeadership(ctxFor(cmd), to)
+			if err != nil {
+				return err
+			}
+			return report(cmd.OutOrStdout(), f.output,
+				map[string]any{"old_leader": r.OldLeader, "new_leader": r.NewLeader, "duration_ms": r.DurationMs},
+				fmt.Sprintf("leadership moved from %s to %s in %dms", r.OldLeader, r.NewLeader, r.DurationMs))
+		},
+	}
+	cmd.Flags().StringVar(&to, "to", "", "id of the new leader (default: any up-to-date voter)")
+	return cmd
+}
+
+func newSnapshotCmd(f *adminFlags) *cobra.Command {
+	return &cobra.Command{
+		Use:   "snapshot",
+		Short: "Force a snapshot and log compaction on the node addressed",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c, err := f.client(cmd)
+			if err != nil {
+				return err
+			}
+			r, err := c.Snapshot(ctxFor(cmd))
+			if err != nil {
+				return err
+			}
+			return report(cmd.OutOrStdout(), f.output, map[string]any{"index": r.Index, "term": r.Term},
+				fmt.Sprintf("snapshot at index %d (term %d)", r.Index, r.Term))
+		},
+	}
+}

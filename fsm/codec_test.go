@@ -1,0 +1,168 @@
+package fsm_test
+
+import (
+	"bytes"
+	"encoding/binary"
+	"math"
+	"math/rand/v2"
+	"strings"
+	"testing"
+
+	"github.com/understudy/understudy/fsm"
+)
+
+func codecEntries() []*fsm.Entry {
+	long := bytes.Repeat([]byte{0xAB}, 300) // a length that needs two varint bytes
+	return []*fsm.Entry{
+		{Type: fsm.EntryBatch, Time: t0, Seed: 1},
+		{Type: fsm.EntryBatch, Time: t0, Seed: 2, Cmds: []fsm.Cmd{{Op: fsm.OpClient, Argv: bargs([]string{"SET", "k", "v"})}}},
+		{Type: fsm.EntryBatch, Time: -1, Seed: math.MaxUint64, Cmds: []fsm.Cmd{
+			{Op: fsm.OpClient, Argv: [][]byte{[]byte("SET"), {}, {0, '\r', '\n', 0xff}}},
+			{Op: fsm.OpInternal, Argv: bargs([]string{"expired", "a", "b"})},
+			{Op: fsm.OpClient, Argv: [][]byte{[]byte("APPEND"), []byte("k"), long}},
+			{Op: fsm.OpClient, Argv: [][]byte{{}}},
+		}},
+		{Type: fsm.EntryBatch, Time: math.MaxInt64, Seed: 0, Cmds: manySets(200)},
+	}
+}
+
+func manySets(n int) []fsm.Cmd {
+	cmds := make([]fsm.Cmd, n)
+	for i := range cmds {
+		cmds[i] = fsm.Cmd{Op: fsm.OpClient, Argv: bargs([]string{"SET", strings.Repeat("k", i%7+1), "v"})}
+	}
+	return cmds
+}
+
+func sameEntry(a, b *fsm.Entry) bool {
+	if a.Type != b.Type || a.Time != b.Time || a.Seed != b.Seed || len(a.Cmds) != len(b.Cmds) {
+		return false
+	}
+	for i := range a.Cmds {
+		x, y := a.Cmds[i], b.Cmds[i]
+		if x.Op != y.Op || len(x.Argv) != len(y.Argv) {
+			return false
+		}
+		for j := range x.Argv {
+			if !bytes.Equal(x.Argv[j], y.Argv[j]) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+func TestEntryRoundTrip(t *testing.T) {
+	for i, e := range codecEntries() {
+		enc := fsm.AppendEntry([]byte("prefix"), e)
+		if string(enc[:6]) != "prefix" {
+			t.Fatalf("entry %d: AppendEntry clobbered dst", i)
+		}
+		enc = enc[6:]
+		if enc[0] != fsm.EntryVersion || enc[1] != fsm.EntryBatch {
+			t.Fatalf("entry %d: header % x", i, enc[:2])
+		}
+		if n := fsm.EncodedSize(e); n < len(enc) {
+			t.Errorf("entry %d: EncodedSize %d < encoded %d", i, n, len(enc))
+		}
+		d, err := fsm.DecodeEntry(enc)
+		if err != nil {
+			t.Fatalf("entry %d: %v", i, err)
+		}
+		if !sameEntry(e, d) {
+			t.Fatalf("entry %d: decoded %+v, want %+v", i, d, e)
+		}
+		// The batcher's path, header then commands, gives the same bytes.
+		alt := fsm.AppendHeader(nil, e.Type, e.Time, e.Seed, len(e.Cmds))
+		for _, c := range e.Cmds {
+			alt = fsm.AppendCmd(alt, c)
+		}
+		if !bytes.Equal(alt, enc) {
+			t.Fatalf("entry %d: AppendHeader+AppendCmd differ from AppendEntry", i)
+		}
+	}
+}
+
+func TestDecodeEntryTruncated(t *testing.T) {
+	for i, e := range codecEntries() {
+		enc := fsm.AppendEntry(nil, e)
+		for n := 0; n < len(enc); n++ {
+			if d, err := fsm.DecodeEntry(enc[:n:n]); err == nil {
+				t.Fatalf("entry %d cut to %d of %d bytes decoded: %+v", i, n, len(enc), d)
+			}
+		}
+	}
+}
+
+func TestDecodeEntryRejects(t *testing.T) {
+	good := fsm.AppendEntry(nil, &fsm.Entry{Type: fsm.EntryBatch, Time: t0, Seed: 3, Cmds: []fsm.Cmd{
+		{Op: fsm.OpClient, Argv: bargs([]string{"SET", "k", "v"})},
+	}})
+	const opAt = 2 + 8 + 8 + 1 // header, time, seed, command count
+	mutate := func(f func(b []byte) []byte) []byte { return f(bytes.Clone(good)) }
+	cases := []struct {
+		name, wantErr string
+		data          []byte
+	}{
+		{"empty", "truncated", nil},
+		{"bad version", "version", mutate(func(b []byte) []byte { b[0] = fsm.EntryVersion + 1; return b })},
+		{"version zero", "version", mutate(func(b []byte) []byte { b[0] = 0; return b })},
+		{"bad type", "type", mutate(func(b []byte) []byte { b[1] = 0x7f; return b })},
+		{"bad op", "op", mutate(func(b []byte) []byte { b[opAt] = 2; return b })},
+		{"trailing byte", "trailing", append(bytes.Clone(good), 0)},
+		{"trailing command", "trailing", fsm.AppendCmd(bytes.Clone(good), fsm.Cmd{Argv: bargs([]string{"GET", "k"})})},
+		{"zero argc", "argument count", mutate(func(b []byte) []byte { b[opAt+1] = 0; return b })},
+		{"argc too big", "argument count", mutate(func(b []byte) []byte { b[opAt+1] = 100; return b })},
+		{"count too big", "command count", mutate(func(b []byte) []byte { b[opAt-1] = 100; return b })},
+		{"huge count", "", append(fsm.AppendHeader(nil, fsm.EntryBatch, 0, 0, 0)[:18], binary.AppendUvarint(nil, math.MaxUint64)...)},
+		{"overlong varint", "truncated", append(fsm.AppendHeader(nil, fsm.EntryBatch, 0, 0, 0)[:18], bytes.Repeat([]byte{0xff}, 11)...)},
+		{"arg length past end", "truncated", mutate(func(b []byte) []byte { b[opAt+2] = 50; return b })},
+	}
+	for _, c := range cases {
+		d, err := fsm.DecodeEntry(c.data)
+		if err == nil {
+			t.Errorf("%s: decoded %+v", c.name, d)
+			continue
+		}
+		if !strings.Contains(err.Error(), c.wantErr) {
+			t.Errorf("%s: error %q does not mention %q", c.name, err, c.wantErr)
+		}
+	}
+}
+
+// TestDecodeEntryMutations: random damage gives an error or an entry that
+// survives a re-encoding, never a panic.
+func TestDecodeEntryMutations(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	for i, e := range codecEntries() {
+		enc := fsm.AppendEntry(nil, e)
+		for range 3000 {
+			b := bytes.Clone(enc)
+			for range 1 + rng.IntN(3) {
+				b[rng.IntN(len(b))] = byte(rng.Uint32())
+			}
+			checkDecode(t, b, i)
+		}
+	}
+}
+
+func checkDecode(t *testing.T, b []byte, i int) {
+	t.Helper()
+	d, err := fsm.DecodeEntry(b)
+	if err != nil {
+		return
+	}
+	// Varints may be overlong, so compare entries rather than bytes.
+	d2, err := fsm.DecodeEntry(fsm.AppendEntry(nil, d))
+	if err != nil || !sameEntry(d, d2) {
+		t.Fatalf("entry %d: % x decoded to an entry that does not re-encode (%v)", i, b, err)
+	}
+}
+
+func FuzzDecodeEntry(f *testing.F) {
+	for _, e := range codecEntries() {
+		f.Add(fsm.AppendEntry(nil, e))
+	}
+	f.Add([]byte{})
+	f.Fuzz(func(t *testing.T, b []byte) { checkDecode(t, b, -1) })
+}

@@ -1,0 +1,261 @@
+// Package fsm is Understudy's replicated state machine: the keyspace, the
+// commands that read and change it, the log-entry codec and the snapshot
+// format. It is deterministic: time and randomness arrive in the log entry,
+// and nothing here reads the wall clock or does I/O beyond the snapshot stream.
+package fsm
+
+import (
+	"fmt"
+	"io"
+	"maps"
+	"sync"
+
+	"github.com/hashicorp/raft"
+)
+
+// NodeMeta is what the cluster knows about a member beyond its Raft address.
+// The leader records its own entry through the log after each election, so
+// every node can tell clients where the leader serves.
+type NodeMeta struct {
+	ClientAddr string
+	AdminAddr  string
+}
+
+// Result is what Apply returns for a batch entry: one reply per command, in order.
+type Result struct {
+	Replies []Value
+}
+
+// FSM implements raft.FSM. Readers take mu for reading; Apply and Restore
+// take it for writing, so a read never sees half of a batch or of a restore.
+type FSM struct {
+	mu      sync.RWMutex
+	ks      *keyspace
+	clock   int64 // the replicated clock: the newest entry time applied, Unix ms
+	applied uint64
+	meta    map[string]NodeMeta
+	// onApply, if set, is told the keys a batch changed, after it is applied.
+	// Used by the leader to wake blocked clients; never affects state.
+	onApply func(index uint64, keys []string)
+	// onPublish receives the messages PUBLISH commands of an entry carried.
+	onPublish func([]Message)
+	published []Message // filled during one Apply, handed to onPublish
+}
+
+// New returns an empty state machine.
+func New() *FSM {
+	return &FSM{ks: newKeyspace(), meta: map[string]NodeMeta{}}
+}
+
+// SetApplyHook registers fn to be called, outside the lock, after each
+// applied entry, with the keys the entry wrote (created, changed or
+// deleted, each once, in the order first written; nil if none). FLUSHALL and
+// FLUSHDB report no keys. The RESP layer uses it to wake clients blocked on
+// a list.
+func (f *FSM) SetApplyHook(fn func(index uint64, keys []string)) {
+	f.mu.Lock()
+	f.onApply = fn
+	f.mu.Unlock()
+}
+
+// Apply applies one committed log entry. An entry that does not decode is a
+// bug or corruption; it stops the node rather than letting replicas diverge.
+func (f *FSM) Apply(l *raft.Log) interface{} {
+	if l.Type != raft.LogCommand {
+		return nil
+	}
+	e, err := DecodeEntry(l.Data)
+	if err != nil {
+		panic(fmt.Sprintf("fsm: undecodable log entry at index %d term %d: %v", l.Index, l.Term, err))
+	}
+	f.mu.Lock()
+	hook := f.onApply
+	var touched []string
+	if hook != nil {
+		f.ks.touched = &touched
+	}
+	res := f.applyLocked(l.Index, e)
+	f.ks.touched = nil
+	msgs, pub := f.published, f.onPublish
+	f.published = nil
+	f.mu.Unlock()
+	if hook != nil {
+		hook(l.Index, dedupe(touched))
+	}
+	if pub != nil && len(msgs) > 0 {
+		pub(msgs)
+	}
+	return res
+}
+
+func (f *FSM) applyLocked(index uint64, e *Entry) *Result {
+	if e.Time > f.clock {
+		f.clock = e.Time
+	}
+	f.ks.index = index
+	c := &ctx{f: f, ks: f.ks, now: f.clock, write: true, seed: e.Seed ^ index}
+	res := &Result{Replies: make([]Value, len(e.Cmds))}
+	for i, cmd := range e.Cmds {
+		if cmd.Op == OpInternal {
+			res.Replies[i] = runInternal(c, cmd.Argv)
+		} else {
+			res.Replies[i] = run(c, cmd.Argv)
+		}
+	}
+	f.applied = index
+	return res
+}
+
+// dedupe drops repeated keys, keeping the first of each.
+func dedupe(keys []string) []string {
+	if len(keys) < 2 {
+		return keys
+	}
+	seen := make(map[string]bool, len(keys))
+	out := keys[:0]
+	for _, k := range keys {
+		if !seen[k] {
+			seen[k] = true
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
+// ApplyEntry applies e as if it were the log entry at index. Tests and tools
+// use it to drive the state machine without Raft.
+func (f *FSM) ApplyEntry(index uint64, e *Entry) []Value {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.applyLocked(index, e).Replies
+}
+
+// Read runs a read-only command against the current state. now is the
+// caller's clock (Unix ms); the FSM never judges expiry by an older clock than
+// the one it has applied. seed drives random choices such as RANDOMKEY.
+func (f *FSM) Read(now int64, seed uint64, argv [][]byte) Value {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	if now < f.clock {
+		now = f.clock
+	}
+	c := &ctx{f: f, ks: f.ks, now: now, seed: seed}
+	return run(c, argv)
+}
+
+// Clock returns the replicated clock: the newest entry time applied.
+func (f *FSM) Clock() int64 {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	return f.clock
+}
+
+// AppliedIndex returns the index of the last entry applied.
+func (f *FSM) AppliedIndex() uint64 {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	return f.applied
+}
+
+// Meta returns what the cluster recorded about node id.
+func (f *FSM) Meta(id string) (NodeMeta, bool) {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	m, ok := f.meta[id]
+	return m, ok
+}
+
+// AllMeta returns a copy of every node's metadata.
+func (f *FSM) AllMeta() map[string]NodeMeta {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	return maps.Clone(f.meta)
+}
+
+// Stats is a cheap summary for INFO and status.
+type Stats struct {
+	Keys    int
+	Expires int
+	Clock   int64
+	Applied uint64
+}
+
+// Stats returns key counts and the replicated clock.
+func (f *FSM) Stats() Stats {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	return Stats{Keys: f.ks.len(), Expires: f.ks.exps.Len(), Clock: f.clock, Applied: f.applied}
+}
+
+// ExpiredKeys returns up to max keys that have expired by now. The leader
+// proposes their deletion; replicas never delete on their own.
+func (f *FSM) ExpiredKeys(now int64, max int) []string {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	return f.ks.expiredKeys(now, max)
+}
+
+// Snapshot captures the state in O(1): the keyspace is copy-on-write.
+func (f *FSM) Snapshot() (raft.FSMSnapshot, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return &snapshot{
+		ks:      f.ks.clone(),
+		clock:   f.clock,
+		applied: f.applied,
+		meta:    maps.Clone(f.meta),
+	}, nil
+}
+
+// Restore replaces all state with the snapshot in r. The new state is built
+// aside and swapped in under the lock only once the whole stream checked out.
+func (f *FSM) Restore(r io.ReadCloser) error {
+	defer r.Close()
+	s, err := readSnapshot(r)
+	if err != nil {
+		return fmt.Errorf("restore snapshot: %w", err)
+	}
+	f.mu.Lock()
+	f.ks, f.clock, f.meta = s.ks, s.clock, s.meta
+	if s.applied > f.applied {
+		f.applied = s.applied
+	}
+	f.mu.Unlock()
+	return nil
+}
+
+// Hash returns a digest of the whole logical state (keys, values, expiries,
+// clock and metadata), equal on replicas that hold the same state.
+func (f *FSM) Hash() uint64 {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	s := &snapshot{ks: f.ks, clock: f.clock, meta: f.meta}
+	h := newHashWriter()
+	if err := s.write(h); err != nil {
+		panic(err) // the hash writer cannot fail
+	}
+	return h.Sum64()
+}
+
+// WriteSnapshot writes the current state in snapshot format to w and returns
+// the applied index it reflects. The copy is taken in O(1) under the lock and
+// streamed outside it.
+func (f *FSM) WriteSnapshot(w io.Writer) (uint64, error) {
+	f.mu.Lock()
+	s := &snapshot{ks: f.ks.clone(), clock: f.clock, applied: f.applied, meta: maps.Clone(f.meta)}
+	f.mu.Unlock()
+	if err := s.write(w); err != nil {
+		return 0, fmt.Errorf("write snapshot: %w", err)
+	}
+	return s.applied, nil
+}
+
+// ValidateSnapshot reads a whole snapshot stream and checks it, without
+// touching any state; it returns what the snapshot holds.
+func ValidateSnapshot(r io.Reader) (Stats, error) {
+	s, err := readSnapshot(r)
+	if err != nil {
+		return Stats{}, err
+	}
+	return Stats{Keys: s.ks.len(), Expires: s.ks.exps.Len(), Clock: s.clock, Applied: s.applied}, nil
+}

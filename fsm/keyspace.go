@@ -1,0 +1,137 @@
+package fsm
+
+import (
+	"unsafe"
+
+	"github.com/cespare/xxhash/v2"
+	"github.com/tidwall/btree"
+)
+
+// item is one key. Items are values in the tree and are replaced whole on
+// every change. A string value is immutable; a collection (hash, list, set,
+// sorted set) is mutated in place only while no snapshot can share it, which
+// its generation tells (see object.go): that is what lets a snapshot share
+// the tree with the live keyspace.
+type item struct {
+	h   uint64 // xxhash of key: the tree is ordered by (h, key) so SCAN cursors are hashes
+	key string
+	exp int64  // expiry, Unix ms; 0 = none
+	ver uint64 // log index of the entry that last wrote the key (WATCH)
+	val any    // string, *hashObj, *listObj, *setObj or *zsetObj
+}
+
+// expItem indexes keys that carry a TTL, ordered by expiry.
+type expItem struct {
+	exp int64
+	key string
+}
+
+func lessItem(a, b item) bool {
+	if a.h != b.h {
+		return a.h < b.h
+	}
+	return a.key < b.key
+}
+
+func lessExp(a, b expItem) bool {
+	if a.exp != b.exp {
+		return a.exp < b.exp
+	}
+	return a.key < b.key
+}
+
+// keyspace is the whole database: the keys and an index of their expiries.
+// It has no lock of its own: the FSM's lock guards it.
+type keyspace struct {
+	tree *btree.BTreeG[item]
+	exps *btree.BTreeG[expItem]
+	// index is the log index being applied; every write stamps it on the item.
+	index uint64
+	// gen is bumped by every clone: a collection whose gen is older may be
+	// shared with a snapshot and must be copied before it is changed.
+	gen uint64
+	// touched, when non-nil, collects every key put or deleted (the keys an
+	// entry wrote, for the apply hook).
+	touched *[]string
+}
+
+func newKeyspace() *keyspace {
+	return &keyspace{
+		tree: btree.NewBTreeGOptions(lessItem, btree.Options{NoLocks: true}),
+		exps: btree.NewBTreeGOptions(lessExp, btree.Options{NoLocks: true}),
+	}
+}
+
+// clone returns a copy-on-write copy, O(1). The live keyspace moves to a
+// new generation, so every collection it holds now is copied before its
+// next change (the clone, read only by a snapshot, never changes).
+func (ks *keyspace) clone() *keyspace {
+	ks.gen++
+	return &keyspace{tree: ks.tree.Copy(), exps: ks.exps.Copy(), index: ks.index, gen: ks.gen}
+}
+
+func hashKey(k string) uint64 { return xxhash.Sum64String(k) }
+
+// raw returns the item whether expired or not.
+func (ks *keyspace) raw(key string) (item, bool) {
+	return ks.tree.Get(item{h: hashKey(key), key: key})
+}
+
+// put stores it, keeping the expiry index in step.
+func (ks *keyspace) put(it item) {
+	if it.h == 0 {
+		it.h = hashKey(it.key)
+	}
+	it.ver = ks.index
+	if ks.touched != nil {
+		*ks.touched = append(*ks.touched, it.key)
+	}
+	prev, replaced := ks.tree.Set(it)
+	if replaced && prev.exp != 0 && prev.exp != it.exp {
+		ks.exps.Delete(expItem{prev.exp, prev.key})
+	}
+	if it.exp != 0 && (!replaced || prev.exp != it.exp) {
+		ks.exps.Set(expItem{it.exp, it.key})
+	}
+}
+
+// del removes key; it reports whether the key existed (expired or not).
+func (ks *keyspace) del(key string) (item, bool) {
+	prev, ok := ks.tree.Delete(item{h: hashKey(key), key: key})
+	if ok && ks.touched != nil {
+		*ks.touched = append(*ks.touched, key)
+	}
+	if ok && prev.exp != 0 {
+		ks.exps.Delete(expItem{prev.exp, prev.key})
+	}
+	return prev, ok
+}
+
+// clear removes everything.
+func (ks *keyspace) clear() {
+	ks.tree.Clear()
+	ks.exps.Clear()
+}
+
+func (ks *keyspace) len() int { return ks.tree.Len() }
+
+// isExpired reports whether a key with expiry exp (0 = none) is gone at
+// now. As in Redis (keyIsExpired: now > when) a key still exists during the
+// very millisecond it expires at, when PTTL answers 0.
+func isExpired(exp, now int64) bool { return exp != 0 && exp < now }
+
+// expiredKeys returns up to max keys that have expired by now.
+func (ks *keyspace) expiredKeys(now int64, max int) []string {
+	var keys []string
+	ks.exps.Scan(func(e expItem) bool {
+		if !isExpired(e.exp, now) || len(keys) >= max {
+			return false
+		}
+		keys = append(keys, e.key)
+		return true
+	})
+	return keys
+}
+
+// b views a string as bytes without copying; the result must not be mutated.
+func b(s string) []byte { return unsafe.Slice(unsafe.StringData(s), len(s)) }

@@ -1,0 +1,402 @@
+package fsm
+
+import (
+	"strconv"
+
+	"github.com/tidwall/btree"
+)
+
+// Collections (hashes, lists, sets, sorted sets) are mutable objects, unlike
+// strings. A snapshot shares them with the live keyspace, so they are
+// copy-on-write per object: the keyspace has a generation, bumped by every
+// clone(); each object records the generation it was made in; a write that
+// wants to change an object of an older generation first copies it (at most
+// once per snapshot) and swaps the copy into the tree. See DESIGN.md.
+//
+// Each object also remembers its Redis encoding (OBJECT ENCODING), because the
+// encoding decides what Redis shows: small hashes and sets keep insertion
+// order, intsets are sorted, and Redis never goes back to a small encoding
+// on its own. Thresholds are Redis 7.2's defaults.
+const (
+	hashMaxListpackEntries = 512
+	hashMaxListpackValue   = 64
+	setMaxIntsetEntries    = 512
+	setMaxListpackEntries  = 128
+	setMaxListpackValue    = 64
+	zsetMaxListpackEntries = 128
+	zsetMaxListpackValue   = 64
+	listMaxListpackBytes   = 8192 // list-max-listpack-size -2
+	// maxRandomCount bounds the reply of SRANDMEMBER, HRANDFIELD and
+	// ZRANDMEMBER with a negative count (repeats allowed), which Redis lets
+	// grow to billions of elements. A read holds the FSM's lock.
+	maxRandomCount = 1 << 20
+)
+
+// member is one field of a hash or member of a set in the hashtable
+// encoding, ordered by (hash, key) like the keyspace, so *SCAN cursors are
+// hashes and stable under change, and random picks are O(log n).
+type member struct {
+	h   uint64
+	key string
+	val string // the hash field's value; unused for sets
+}
+
+func lessMember(a, b member) bool {
+	if a.h != b.h {
+		return a.h < b.h
+	}
+	return a.key < b.key
+}
+
+func newMemberTree() *btree.BTreeG[member] {
+	return btree.NewBTreeGOptions(lessMember, btree.Options{NoLocks: true})
+}
+
+// swap stores it in place of the item with the same key without stamping a
+// new version: the copy-on-write copy of an object is not a logical change.
+func (ks *keyspace) swap(it item) { ks.tree.Set(it) }
+
+// getTyped returns the live item at key and its value as a T. ok is false
+// when the key does not exist; errv is WRONGTYPE when it holds another type.
+func getTyped[T any](c *ctx, key []byte) (it item, v T, ok bool, errv Value) {
+	it, ok = c.get(key)
+	if !ok {
+		return it, v, false, Value{}
+	}
+	v, isT := it.val.(T)
+	if !isT {
+		return it, v, false, errWrongType
+	}
+	return it, v, true, Value{}
+}
+
+// checkType reports WRONGTYPE if key holds something other than a T.
+func checkType[T any](c *ctx, key []byte) Value {
+	_, _, _, errv := getTyped[T](c, key)
+	return errv
+}
+
+// save stores it after its collection changed, stamping the key's version,
+// or deletes the key if the collection is now empty (as Redis does).
+func (c *ctx) save(it item) {
+	if collLen(it.val) == 0 {
+		c.ks.del(it.key)
+		return
+	}
+	c.ks.put(it)
+}
+
+// store replaces whatever key holds with the collection v (SINTERSTORE and
+// friends): the old TTL goes, and an empty v deletes the key.
+func (c *ctx) store(key []byte, v any) {
+	if collLen(v) == 0 {
+		c.ks.del(string(key))
+		return
+	}
+	c.ks.put(item{key: string(key), val: v})
+}
+
+func collLen(v any) int {
+	switch o := v.(type) {
+	case *hashObj:
+		return o.len()
+	case *listObj:
+		return o.len()
+	case *setObj:
+		return o.len()
+	case *zsetObj:
+		return o.len()
+	}
+	return 1
+}
+
+// objectCommands are the commands about values rather than keys.
+func objectCommands() []*Command {
+	return []*Command{
+		{Name: "object", Arity: -2, Flags: FlagRead, First: 2, Last: 2, Step: 1, run: cmdObject},
+	}
+}
+
+var objectHelp = []string{
+	"OBJECT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+	"ENCODING <key>",
+	"    Return the kind of internal representation used in order to store the value",
+	"    associated with a <key>.",
+	"FREQ <key>",
+	"    Return the access frequency index of the <key>. The returned integer is",
+	"    proportional to the logarithm of the recent access frequency of the key.",
+	"IDLETIME <key>",
+	"    Return the idle time of the <key>, that is the approximated number of",
+	"    seconds elapsed since the last access to the key.",
+	"REFCOUNT <key>",
+	"    Return the number of references of the value associated with the specified",
+	"    <key>.",
+	"HELP",
+	"    Prints this help.",
+}
+
+// cmdObject serves OBJECT ENCODING|REFCOUNT|IDLETIME|FREQ|HELP. Understudy
+// keeps no access clock, so IDLETIME is always 0, and FREQ answers as Redis
+// does under the default (non-LFU) eviction policy.
+func cmdObject(c *ctx, argv [][]byte) Value {
+	sub := argv[1]
+	switch {
+	case eqFold(sub, "help"):
+		if len(argv) != 2 {
+			return Err("ERR wrong number of arguments for 'object|help' command")
+		}
+		out := make([]Value, len(objectHelp))
+		for i, l := range objectHelp {
+			out[i] = Simple(l)
+		}
+		return Array(out)
+	case eqFold(sub, "encoding"), eqFold(sub, "refcount"), eqFold(sub, "idletime"), eqFold(sub, "freq"):
+		if len(argv) != 3 {
+			return Err("ERR wrong number of arguments for 'object|" + lowerASCII(sub) + "' command")
+		}
+	default:
+		return Err("ERR unknown subcommand '" + truncate(cString(sub), 128) + "'. Try OBJECT HELP.")
+	}
+	it, ok := c.get(argv[2])
+	if !ok {
+		return Null
+	}
+	switch {
+	case eqFold(sub, "encoding"):
+		return BulkString(encodingOf(it.val))
+	case eqFold(sub, "refcount"):
+		return One
+	case eqFold(sub, "idletime"):
+		return Zero
+	}
+	return Err("ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.")
+}
+
+func lowerASCII(b []byte) string {
+	out := make([]byte, len(b))
+	for i, ch := range b {
+		out[i] = lower(ch)
+	}
+	return string(out)
+}
+
+// encodingOf is what OBJECT ENCODING reports, as Redis 7.2 would.
+func encodingOf(v any) string {
+	switch o := v.(type) {
+	case string:
+		return stringEncoding(o)
+	case *hashObj:
+		if o.ht != nil {
+			return "hashtable"
+		}
+		return "listpack"
+	case *listObj:
+		if o.quick {
+			return "quicklist"
+		}
+		return "listpack"
+	case *setObj:
+		return [...]string{encIntset: "intset", encListpack: "listpack", encHashtable: "hashtable"}[o.enc]
+	case *zsetObj:
+		if o.skiplist {
+			return "skiplist"
+		}
+		return "listpack"
+	}
+	return "unknown"
+}
+
+// stringEncoding judges a string by its value alone: "int" if Redis would
+// read it as a long, "embstr" up to 44 bytes, "raw" beyond.
+func stringEncoding(s string) string {
+	if _, ok := parseInt(b(s)); ok {
+		return "int"
+	}
+	if len(s) <= 44 {
+		return "embstr"
+	}
+	return "raw"
+}
+
+// lpEntrySize is the number of bytes s takes as one listpack entry: the
+// encoding (an integer if s reads as one, else a string with a 1, 2 or 5
+// byte header) plus the back-length.
+func lpEntrySize(s string) int {
+	var n int
+	if v, ok := parseInt(b(s)); ok {
+		switch {
+		case v >= 0 && v <= 127:
+			n = 1
+		case v >= -4096 && v <= 4095:
+			n = 2
+		case v >= -32768 && v <= 32767:
+			n = 3
+		case v >= -8388608 && v <= 8388607:
+			n = 4
+		case v >= -2147483648 && v <= 2147483647:
+			n = 5
+		default:
+			n = 9
+		}
+	} else {
+		switch l := len(s); {
+		case l < 64:
+			n = 1 + l
+		case l < 4096:
+			n = 2 + l
+		default:
+			n = 5 + l
+		}
+	}
+	switch {
+	case n <= 127:
+		return n + 1
+	case n < 16383:
+		return n + 2
+	case n < 2097151:
+		return n + 3
+	case n < 268435455:
+		return n + 4
+	}
+	return n + 5
+}
+
+// lpEmptyBytes is the size of an empty listpack: header and end marker.
+const lpEmptyBytes = 7
+
+// scanOpts are the options shared by HSCAN, SSCAN and ZSCAN.
+type scanOpts struct {
+	count int64
+	match []byte // nil: everything
+}
+
+// parseCollScan parses "KEY cursor [MATCH p] [COUNT n]" the way Redis does:
+// the cursor first, then the key (a missing key answers an empty scan before
+// any option is looked at), then the options. errv or done end the command.
+func parseCollScan[T any](c *ctx, argv [][]byte) (o T, cursor uint64, opts scanOpts, reply Value, done bool) {
+	cursor, ok := parseCursor(argv[2])
+	if !ok {
+		return o, 0, opts, errInvalidCurs, true
+	}
+	_, o, exists, errv := getTyped[T](c, argv[1])
+	if errv.Kind == KindError {
+		return o, 0, opts, errv, true
+	}
+	if !exists {
+		return o, 0, opts, Array([]Value{BulkString("0"), Array([]Value{})}), true
+	}
+	opts.count = 10
+	for i := 3; i < len(argv); i += 2 {
+		if i+1 >= len(argv) {
+			return o, 0, opts, errSyntax, true
+		}
+		switch {
+		case eqFold(argv[i], "count"):
+			n, ok := parseInt(argv[i+1])
+			if !ok {
+				return o, 0, opts, errNotInt, true
+			}
+			if n < 1 {
+				return o, 0, opts, errSyntax, true
+			}
+			opts.count = n
+		case eqFold(argv[i], "match"):
+			opts.match = argv[i+1]
+			if len(opts.match) == 1 && opts.match[0] == '*' {
+				opts.match = nil
+			}
+		default:
+			return o, 0, opts, errSyntax, true
+		}
+	}
+	return o, cursor, opts, Value{}, false
+}
+
+func (o scanOpts) matches(s string) bool {
+	return o.match == nil || globMatch(o.match, b(s), false)
+}
+
+// scanTree walks a hash-ordered tree from cursor like SCAN does: it stops
+// only between hash groups, after count elements, and returns the hash to
+// resume at (0 when done).
+func scanTree[T any](t *btree.BTreeG[T], pivot T, hashOf func(T) uint64, count int64, emit func(T)) uint64 {
+	var seen int64
+	next, lastH := uint64(0), uint64(0)
+	t.Ascend(pivot, func(x T) bool {
+		h := hashOf(x)
+		if seen >= count && h != lastH && h != 0 {
+			next = h
+			return false
+		}
+		seen++
+		lastH = h
+		emit(x)
+		return true
+	})
+	return next
+}
+
+func scanReply(next uint64, out []Value) Value {
+	if out == nil {
+		out = []Value{}
+	}
+	return Array([]Value{BulkString(strconv.FormatUint(next, 10)), Array(out)})
+}
+
+// parseRandCount parses the count of SRANDMEMBER, HRANDFIELD and
+// ZRANDMEMBER: any long but LONG_MIN, and with a pair-producing option
+// (WITHVALUES, WITHSCORES) at most LONG_MAX/2 either way.
+func parseRandCount(arg []byte) (int64, Value) {
+	n, ok := parseInt(arg)
+	if !ok {
+		return 0, errNotInt
+	}
+	if n == -1<<63 {
+		return 0, Err("ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807")
+	}
+	return n, Value{}
+}
+
+var errValueRange = Err("ERR value is out of range")
+
+// checkRandCount applies the pair limit and Understudy's bound on repeats.
+func checkRandCount(n int64, pairs bool) Value {
+	if pairs && (n < -(1<<62-1) || n > 1<<62-1) {
+		return errValueRange
+	}
+	if n < -maxRandomCount {
+		return errValueRange
+	}
+	return Value{}
+}
+
+// sampleIndexes returns count distinct indexes in [0, n), count < n, in a
+// random order drawn from c.rand().
+func sampleIndexes(c *ctx, n, count int) []int {
+	r := c.rand()
+	if count*4 < n {
+		seen := make(map[int]bool, count)
+		out := make([]int, 0, count)
+		for len(out) < count {
+			i := r.IntN(n)
+			if !seen[i] {
+				seen[i] = true
+				out = append(out, i)
+			}
+		}
+		return out
+	}
+	p := r.Perm(n)
+	return p[:count]
+}
+
+// parsePositive parses a count that must be >= 0; any failure is msg.
+func parsePositive(arg []byte, msg string) (int64, Value) {
+	n, ok := parseInt(arg)
+	if !ok || n < 0 {
+		return 0, Err(msg)
+	}
+	return n, Value{}
+}
+
+const mustBePositive = "ERR value is out of range, must be positive"

@@ -1,0 +1,96 @@
+package node
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/hashicorp/raft"
+)
+
+// Start-up checks of the files on disk. A node must not come up on damaged
+// data: a rolled-back log or vote can break Raft's safety for the whole
+// cluster. Each check names the file and what is wrong with it; the recovery
+// is always the same (README: wipe the node's data directory and re-join; it
+// catches up from the others).
+
+const recoveryHint = "recover by wiping this node's data directory and letting it re-join the cluster (it catches up from the others)"
+
+// checkBoltMeta verifies both meta pages of a bolt file. bbolt silently falls
+// back to the older meta page when the newer one is damaged, which would roll
+// the log and the stored term/vote back without a word.
+func checkBoltMeta(path string) error {
+	f, err := os.Open(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil // a new node
+	}
+	if err != nil {
+		return fmt.Errorf("open log store %s: %w", path, err)
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return fmt.Errorf("stat log store %s: %w", path, err)
+	}
+	if fi.Size() == 0 {
+		return nil
+	}
+	page0 := make([]byte, 4096)
+	if _, err := io.ReadFull(f, page0); err != nil {
+		return fmt.Errorf("log store %s is truncated (%d bytes): %v; %s", path, fi.Size(), err, recoveryHint)
+	}
+	pageSize := int64(binary.LittleEndian.Uint32(page0[24:]))
+	if err := validMeta(page0); err != nil {
+		return fmt.Errorf("log store %s: meta page 0 is damaged (%v); refusing to start on a file bolt would silently roll back; %s", path, err, recoveryHint)
+	}
+	page1 := make([]byte, 128)
+	if _, err := f.ReadAt(page1, pageSize); err != nil {
+		return fmt.Errorf("log store %s is truncated: meta page 1 unreadable: %v; %s", path, err, recoveryHint)
+	}
+	if err := validMeta(page1); err != nil {
+		return fmt.Errorf("log store %s: meta page 1 is damaged (%v); refusing to start on a file bolt would silently roll back; %s", path, err, recoveryHint)
+	}
+	return nil
+}
+
+// validMeta checks a bolt meta page: page header (16 bytes), then magic,
+// version, page size, flags, root, freelist, pgid, txid and an FNV-64a
+// checksum of the meta fields before it.
+func validMeta(p []byte) error {
+	const magic, version = 0xED0CDAED, 2
+	if m := binary.LittleEndian.Uint32(p[16:]); m != magic {
+		return fmt.Errorf("bad magic %#x", m)
+	}
+	if v := binary.LittleEndian.Uint32(p[20:]); v != version {
+		return fmt.Errorf("unsupported version %d", v)
+	}
+	h := fnv.New64a()
+	h.Write(p[16:72])
+	if want, got := binary.LittleEndian.Uint64(p[72:]), h.Sum64(); want != got {
+		return fmt.Errorf("checksum mismatch (stored %#x, computed %#x)", want, got)
+	}
+	return nil
+}
+
+// checkNewestSnapshot opens the newest snapshot, which makes the file
+// snapshot store verify its CRC. Raft would otherwise fall back to an older
+// snapshot and, if the log no longer reaches back to it, panic.
+func checkNewestSnapshot(dir string, store *raft.FileSnapshotStore) error {
+	metas, err := store.List()
+	if err != nil {
+		return fmt.Errorf("list snapshots in %s: %w", filepath.Join(dir, "snapshots"), err)
+	}
+	if len(metas) == 0 {
+		return nil
+	}
+	_, rc, err := store.Open(metas[0].ID)
+	if err != nil {
+		return fmt.Errorf("snapshot %s is damaged (%v); %s",
+			filepath.Join(dir, "snapshots", metas[0].ID, "state.bin"), err, recoveryHint)
+	}
+	return rc.Close()
+}

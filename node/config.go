@@ -1,0 +1,169 @@
+package node
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/raft"
+)
+
+// Peer is one member of the initial cluster.
+type Peer struct {
+	ID   string
+	Addr string // Raft address
+}
+
+// ParsePeers parses "n1=host:port,n2=host:port".
+func ParsePeers(s string) ([]Peer, error) {
+	if strings.TrimSpace(s) == "" {
+		return nil, nil
+	}
+	var out []Peer
+	seen := map[string]bool{}
+	for _, part := range strings.Split(s, ",") {
+		id, addr, ok := strings.Cut(strings.TrimSpace(part), "=")
+		if !ok || id == "" || addr == "" {
+			return nil, fmt.Errorf("peer %q: want ID=HOST:PORT", part)
+		}
+		if seen[id] {
+			return nil, fmt.Errorf("peer %q listed twice", id)
+		}
+		seen[id] = true
+		out = append(out, Peer{ID: id, Addr: addr})
+	}
+	return out, nil
+}
+
+// Config is everything a node needs. Zero durations and sizes take the
+// defaults in Defaults.
+type Config struct {
+	ID       string
+	DataDir  string // raft.db and snapshots/ live here; unused when InMemory
+	RaftAddr string // address the Raft transport binds
+	// AdvertiseRaftAddr is the Raft address peers dial; defaults to RaftAddr.
+	AdvertiseRaftAddr string
+	// ClientAddr and AdminAddr are where this node serves clients and
+	// operators, as they must be dialled; recorded in the replicated metadata
+	// so followers can point clients at the leader.
+	ClientAddr string
+	AdminAddr  string
+	// Peers is the static initial cluster; every node given the same list
+	// bootstraps the same configuration. Empty when joining.
+	Peers []Peer
+
+	HeartbeatTimeout   time.Duration
+	ElectionTimeout    time.Duration
+	LeaderLeaseTimeout time.Duration
+	CommitTimeout      time.Duration
+	SnapshotThreshold  uint64
+	SnapshotInterval   time.Duration
+	TrailingLogs       uint64
+	MaxAppendEntries   int
+
+	// MaxInflight bounds the log entries proposed but not yet applied; while
+	// they commit, new writes queue up and go out together in the next entry.
+	MaxInflight int
+	// MaxBatchBytes bounds one log entry.
+	MaxBatchBytes int
+	// MaxQueue bounds writes waiting to be proposed; beyond it writes fail fast.
+	MaxQueue int
+
+	// Transport, if set, replaces the TCP transport (the in-memory transport in tests).
+	Transport raft.Transport
+	// InMemory keeps the log, stable and snapshot stores in memory (tests).
+	InMemory bool
+
+	Logger *slog.Logger
+}
+
+// Defaults returns the settings tuned for a LAN: a dead leader is noticed
+// and replaced in well under a second.
+func Defaults() Config {
+	return Config{
+		HeartbeatTimeout:   300 * time.Millisecond,
+		ElectionTimeout:    300 * time.Millisecond,
+		LeaderLeaseTimeout: 250 * time.Millisecond,
+		CommitTimeout:      20 * time.Millisecond,
+		SnapshotThreshold:  8192,
+		SnapshotInterval:   30 * time.Second,
+		TrailingLogs:       4096,
+		MaxAppendEntries:   256,
+		MaxInflight:        2,
+		MaxBatchBytes:      4 << 20,
+		MaxQueue:           100000,
+	}
+}
+
+func (c *Config) setDefaults() {
+	d := Defaults()
+	setDur := func(v *time.Duration, def time.Duration) {
+		if *v == 0 {
+			*v = def
+		}
+	}
+	setDur(&c.HeartbeatTimeout, d.HeartbeatTimeout)
+	setDur(&c.ElectionTimeout, d.ElectionTimeout)
+	setDur(&c.LeaderLeaseTimeout, d.LeaderLeaseTimeout)
+	setDur(&c.CommitTimeout, d.CommitTimeout)
+	setDur(&c.SnapshotInterval, d.SnapshotInterval)
+	if c.SnapshotThreshold == 0 {
+		c.SnapshotThreshold = d.SnapshotThreshold
+	}
+	if c.TrailingLogs == 0 {
+		c.TrailingLogs = d.TrailingLogs
+	}
+	if c.MaxAppendEntries == 0 {
+		c.MaxAppendEntries = d.MaxAppendEntries
+	}
+	if c.MaxInflight == 0 {
+		c.MaxInflight = d.MaxInflight
+	}
+	if c.MaxBatchBytes == 0 {
+		c.MaxBatchBytes = d.MaxBatchBytes
+	}
+	if c.MaxQueue == 0 {
+		c.MaxQueue = d.MaxQueue
+	}
+	if c.AdvertiseRaftAddr == "" {
+		c.AdvertiseRaftAddr = c.RaftAddr
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+}
+
+// Validate reports the first problem with c (after defaults).
+func (c *Config) Validate() error {
+	var errs []error
+	if c.ID == "" {
+		errs = append(errs, errors.New("node id is required"))
+	}
+	if c.DataDir == "" && !c.InMemory {
+		errs = append(errs, errors.New("data directory is required"))
+	}
+	if c.RaftAddr == "" && c.Transport == nil {
+		errs = append(errs, errors.New("raft address is required"))
+	}
+	if c.LeaderLeaseTimeout > c.HeartbeatTimeout {
+		errs = append(errs, fmt.Errorf("leader lease timeout %v must not exceed heartbeat timeout %v", c.LeaderLeaseTimeout, c.HeartbeatTimeout))
+	}
+	if c.ElectionTimeout < c.HeartbeatTimeout {
+		errs = append(errs, fmt.Errorf("election timeout %v must be at least the heartbeat timeout %v", c.ElectionTimeout, c.HeartbeatTimeout))
+	}
+	if c.MaxInflight < 1 {
+		errs = append(errs, errors.New("max inflight must be at least 1"))
+	}
+	if len(c.Peers) > 0 {
+		found := false
+		for _, p := range c.Peers {
+			found = found || p.ID == c.ID
+		}
+		if !found {
+			errs = append(errs, fmt.Errorf("node id %q is not among the peers", c.ID))
+		}
+	}
+	return errors.Join(errs...)
+}

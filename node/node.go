@@ -1,0 +1,448 @@
+// Package node wires hashicorp/raft to Understudy's state machine: stores,
+// transport, bootstrap, the leadership watcher, the one place writes are
+// proposed (apply.go) and the linearizable-read barrier (read.go).
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/hashicorp/raft"
+	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
+	"github.com/understudy/understudy/fsm"
+)
+
+// Node is one Raft member. Lifecycle: New → (Bootstrap is automatic from
+// Config.Peers) → WaitForLeader → Close.
+type Node struct {
+	cfg    Config
+	log    *slog.Logger
+	fsm    *fsm.FSM
+	raft   *raft.Raft
+	trans  raft.Transport
+	bolt   *raftboltdb.BoltStore
+	closer func() error // closes the transport
+
+	// readyTerm is the term in which this node, as leader, has applied an
+	// entry of its own (its Barrier returned). Reads are served only while
+	// it equals the current term.
+	readyTerm atomic.Uint64
+	clock     clock
+
+	writes   chan *writeReq
+	reads    chan *readReq
+	stop     chan struct{}
+	wg       sync.WaitGroup
+	closed   atomic.Bool
+	mu       sync.Mutex
+	watchers []func(isLeader bool)
+}
+
+// New opens the stores, starts Raft and, if Config.Peers is set and the node
+// has no state yet, bootstraps the initial configuration. Every node given the
+// same peers bootstraps the same configuration, so this is idempotent.
+func New(cfg Config) (*Node, error) {
+	cfg.setDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("node config: %w", err)
+	}
+	n := &Node{
+		cfg:    cfg,
+		log:    cfg.Logger.With("component", "node", "id", cfg.ID),
+		fsm:    fsm.New(),
+		writes: make(chan *writeReq, 4096),
+		reads:  make(chan *readReq, 4096),
+		stop:   make(chan struct{}),
+	}
+	if err := n.open(); err != nil {
+		n.closeStores()
+		return nil, err
+	}
+	n.wg.Add(4)
+	go n.runBatcher()
+	go n.runReader()
+	go n.runLeadership()
+	go n.runExpiry()
+	return n, nil
+}
+
+func (n *Node) open() error {
+	cfg := n.cfg
+	rc := raft.DefaultConfig()
+	rc.LocalID = raft.ServerID(cfg.ID)
+	rc.HeartbeatTimeout = cfg.HeartbeatTimeout
+	rc.ElectionTimeout = cfg.ElectionTimeout
+	rc.LeaderLeaseTimeout = cfg.LeaderLeaseTimeout
+	rc.CommitTimeout = cfg.CommitTimeout
+	rc.SnapshotThreshold = cfg.SnapshotThreshold
+	rc.SnapshotInterval = cfg.SnapshotInterval
+	rc.TrailingLogs = cfg.TrailingLogs
+	rc.MaxAppendEntries = cfg.MaxAppendEntries
+	rc.BatchApplyCh = true
+	rc.Logger = newRaftLogger(cfg.Logger, "raft")
+
+	var (
+		logs   raft.LogStore
+		stable raft.StableStore
+		snaps  raft.SnapshotStore
+	)
+	if cfg.InMemory {
+		mem := raft.NewInmemStore()
+		logs, stable, snaps = mem, mem, raft.NewInmemSnapshotStore()
+	} else {
+		if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
+			return fmt.Errorf("create data dir %s: %w", cfg.DataDir, err)
+		}
+		path := filepath.Join(cfg.DataDir, "raft.db")
+		if err := checkBoltMeta(path); err != nil {
+			return err
+		}
+		bolt, err := openBolt(path)
+		if err != nil {
+			return err
+		}
+		n.bolt = bolt
+		cached, err := raft.NewLogCache(256, bolt)
+		if err != nil {
+			return fmt.Errorf("log cache: %w", err)
+		}
+		logs, stable = cached, bolt
+		snapDir := filepath.Join(cfg.DataDir, "snapshots")
+		fss, err := raft.NewFileSnapshotStoreWithLogger(cfg.DataDir, 2, newRaftLogger(cfg.Logger, "snapshot"))
+		if err != nil {
+			return fmt.Errorf("open snapshot store %s: %w", snapDir, err)
+		}
+		if err := checkNewestSnapshot(cfg.DataDir, fss); err != nil {
+			return err
+		}
+		snaps = fss
+	}
+
+	if cfg.Transport != nil {
+		n.trans = cfg.Transport
+		n.closer = func() error { return nil }
+	} else {
+		adv, err := net.ResolveTCPAddr("tcp", cfg.AdvertiseRaftAddr)
+		if err != nil {
+			return fmt.Errorf("resolve raft address %s: %w", cfg.AdvertiseRaftAddr, err)
+		}
+		tcp, err := raft.NewTCPTransportWithLogger(cfg.RaftAddr, adv, 3, 10*time.Second, newRaftLogger(cfg.Logger, "transport"))
+		if err != nil {
+			return fmt.Errorf("listen raft %s: %w", cfg.RaftAddr, err)
+		}
+		n.trans, n.closer = noPipeline{tcp}, tcp.Close
+	}
+
+	r, err := raft.NewRaft(rc, n.fsm, logs, stable, snaps, n.trans)
+	if err != nil {
+		if n.closer != nil {
+			_ = n.closer()
+		}
+		return fmt.Errorf("start raft (data dir %s): %w", cfg.DataDir, err)
+	}
+	n.raft = r
+	if len(cfg.Peers) > 0 {
+		servers := make([]raft.Server, len(cfg.Peers))
+		for i, p := range cfg.Peers {
+			servers[i] = raft.Server{ID: raft.ServerID(p.ID), Address: raft.ServerAddress(p.Addr), Suffrage: raft.Voter}
+		}
+		err := r.BootstrapCluster(raft.Configuration{Servers: servers}).Error()
+		switch {
+		case err == nil:
+			n.log.Info("bootstrapped cluster", "peers", len(servers))
+		case errors.Is(err, raft.ErrCantBootstrap):
+			// Existing state: a restart. The stored configuration wins.
+		default:
+			return fmt.Errorf("bootstrap: %w", err)
+		}
+	}
+	return nil
+}
+
+// noPipeline turns off hashicorp/raft's pipelined replication, which can
+// deadlock a replication goroutine (hashicorp/raft#612: the leader keeps
+// heartbeating a follower it no longer sends entries to, and Shutdown hangs).
+// Replication then waits for each AppendEntries reply; with writes grouped
+// into few large entries that costs little.
+type noPipeline struct{ *raft.NetworkTransport }
+
+// AppendEntriesPipeline reports pipelining as unsupported.
+func (noPipeline) AppendEntriesPipeline(raft.ServerID, raft.ServerAddress) (raft.AppendPipeline, error) {
+	return nil, raft.ErrPipelineReplicationNotSupported
+}
+
+// openBolt opens the bolt log/stable store, saying which file failed and why;
+// bolt blocks forever on a locked file, so a second process on the same data
+// directory is refused by a timeout instead.
+func openBolt(path string) (*raftboltdb.BoltStore, error) {
+	type result struct {
+		s   *raftboltdb.BoltStore
+		err error
+	}
+	ch := make(chan result, 1)
+	go func() {
+		s, err := raftboltdb.New(raftboltdb.Options{Path: path})
+		ch <- result{s, err}
+	}()
+	select {
+	case r := <-ch:
+		if r.err != nil {
+			return nil, fmt.Errorf("open log store %s: %w", path, r.err)
+		}
+		return r.s, nil
+	case <-time.After(10 * time.Second):
+		return nil, fmt.Errorf("open log store %s: file is locked (is another node running on this data directory?)", path)
+	}
+}
+
+func (n *Node) closeStores() {
+	if n.bolt != nil {
+		if err := n.bolt.Close(); err != nil {
+			n.log.Warn("close log store", "err", err)
+		}
+	}
+}
+
+// Close stops Raft and closes the stores. Writes still queued fail with
+// ErrShutdown; writes already proposed get ErrUncertain.
+func (n *Node) Close() error {
+	if !n.closed.CompareAndSwap(false, true) {
+		return nil
+	}
+	close(n.stop)
+	err := n.raft.Shutdown().Error()
+	n.wg.Wait()
+	if n.closer != nil {
+		if cerr := n.closer(); cerr != nil && err == nil {
+			err = cerr
+		}
+	}
+	n.closeStores()
+	if err != nil {
+		return fmt.Errorf("shutdown raft: %w", err)
+	}
+	return nil
+}
+
+// ID returns this node's id.
+func (n *Node) ID() string { return n.cfg.ID }
+
+// FSM returns the state machine (read-only use: status, tests).
+func (n *Node) FSM() *fsm.FSM { return n.fsm }
+
+// Raft returns the underlying Raft instance, for the admin API.
+func (n *Node) Raft() *raft.Raft { return n.raft }
+
+// Config returns the node's configuration with defaults applied.
+func (n *Node) Config() Config { return n.cfg }
+
+// IsLeader reports whether this node currently believes it leads. Not a
+// linearizable check: use Read for that.
+func (n *Node) IsLeader() bool { return n.raft.State() == raft.Leader }
+
+// LeaderInfo says who leads, as this node knows it.
+type LeaderInfo struct {
+	ID         string
+	RaftAddr   string
+	ClientAddr string // empty until the leader has recorded it
+	AdminAddr  string
+	Self       bool
+}
+
+// Leader returns the current leader; ok=false when none is known.
+func (n *Node) Leader() (LeaderInfo, bool) {
+	addr, id := n.raft.LeaderWithID()
+	if id == "" {
+		return LeaderInfo{}, false
+	}
+	li := LeaderInfo{ID: string(id), RaftAddr: string(addr), Self: string(id) == n.cfg.ID}
+	if li.Self {
+		li.ClientAddr, li.AdminAddr = n.cfg.ClientAddr, n.cfg.AdminAddr
+	} else if m, ok := n.fsm.Meta(li.ID); ok {
+		li.ClientAddr, li.AdminAddr = m.ClientAddr, m.AdminAddr
+	}
+	return li, true
+}
+
+// WaitForLeader blocks until some leader is known or ctx ends.
+func (n *Node) WaitForLeader(ctx context.Context) (LeaderInfo, error) {
+	t := time.NewTicker(10 * time.Millisecond)
+	defer t.Stop()
+	for {
+		if li, ok := n.Leader(); ok {
+			return li, nil
+		}
+		select {
+		case <-ctx.Done():
+			return LeaderInfo{}, fmt.Errorf("wait for leader: %w", ctx.Err())
+		case <-t.C:
+		}
+	}
+}
+
+// ReadReady reports whether this node may serve linearizable reads now.
+func (n *Node) ReadReady() bool {
+	return n.raft.State() == raft.Leader && n.readyTerm.Load() == n.raft.CurrentTerm()
+}
+
+// OnLeadershipChange registers fn, called from the watcher goroutine when this
+// node gains (after its first entry of the term is applied) or loses leadership.
+func (n *Node) OnLeadershipChange(fn func(isLeader bool)) {
+	n.mu.Lock()
+	n.watchers = append(n.watchers, fn)
+	n.mu.Unlock()
+}
+
+func (n *Node) notify(isLeader bool) {
+	n.mu.Lock()
+	ws := append([]func(bool){}, n.watchers...)
+	n.mu.Unlock()
+	for _, fn := range ws {
+		fn(isLeader)
+	}
+}
+
+// runLeadership makes a new leader safe to read from: it waits for a Barrier
+// (an entry of its own term applied), then records the leader's client and
+// admin addresses in the replicated metadata.
+func (n *Node) runLeadership() {
+	defer n.wg.Done()
+	ch := n.raft.LeaderCh()
+	for {
+		select {
+		case <-n.stop:
+			return
+		case isLeader := <-ch:
+			if !isLeader {
+				n.readyTerm.Store(0)
+				n.log.Info("lost leadership")
+				n.notify(false)
+				continue
+			}
+			term := n.raft.CurrentTerm()
+			start := time.Now()
+			if err := n.raft.Barrier(5 * time.Second).Error(); err != nil {
+				n.log.Warn("barrier after election failed", "term", term, "err", err)
+				continue
+			}
+			if n.raft.State() != raft.Leader || n.raft.CurrentTerm() != term {
+				continue
+			}
+			n.readyTerm.Store(term)
+			n.log.Info("leading", "term", term, "barrier", time.Since(start).Round(time.Millisecond))
+			n.notify(true)
+			n.recordMeta()
+		}
+	}
+}
+
+// recordMeta proposes this node's addresses if the replicated copy differs.
+func (n *Node) recordMeta() {
+	want := fsm.NodeMeta{ClientAddr: n.cfg.ClientAddr, AdminAddr: n.cfg.AdminAddr}
+	if m, ok := n.fsm.Meta(n.cfg.ID); ok && m == want {
+		return
+	}
+	f := n.WriteInternal(metaArgv(n.cfg.ID, want))
+	go func() {
+		if _, err := f.Wait(context.Background()); err != nil {
+			n.log.Warn("record node addresses", "err", err)
+		}
+	}()
+}
+
+// metaArgv is the internal command recording id's addresses.
+func metaArgv(id string, m fsm.NodeMeta) [][]byte {
+	return [][]byte{[]byte("meta"), []byte(id), []byte(m.ClientAddr), []byte(m.AdminAddr)}
+}
+
+// runExpiry has the leader propose the deletion of expired keys, so that
+// replicas never delete on their own and all agree on when a key went.
+func (n *Node) runExpiry() {
+	defer n.wg.Done()
+	t := time.NewTicker(100 * time.Millisecond)
+	defer t.Stop()
+	for {
+		select {
+		case <-n.stop:
+			return
+		case <-t.C:
+		}
+		if !n.ReadReady() {
+			continue
+		}
+		keys := n.fsm.ExpiredKeys(n.clock.now(n.fsm.Clock()), 256)
+		if len(keys) == 0 {
+			continue
+		}
+		argv := make([][]byte, 0, len(keys)+1)
+		argv = append(argv, []byte("expired"))
+		for _, k := range keys {
+			argv = append(argv, []byte(k))
+		}
+		f := n.WriteInternal(argv)
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		_, _ = f.Wait(ctx)
+		cancel()
+	}
+}
+
+// Status is a snapshot of this node's Raft state for INFO and the admin API.
+type Status struct {
+	ID           string
+	State        string
+	Term         uint64
+	CommitIndex  uint64
+	AppliedIndex uint64
+	LastIndex    uint64
+	LastContact  time.Time
+	Leader       LeaderInfo
+	HasLeader    bool
+	ReadReady    bool
+}
+
+// Status reports this node's Raft state.
+func (n *Node) Status() Status {
+	li, ok := n.Leader()
+	return Status{
+		ID:           n.cfg.ID,
+		State:        n.raft.State().String(),
+		Term:         n.raft.CurrentTerm(),
+		CommitIndex:  n.raft.CommitIndex(),
+		AppliedIndex: n.raft.AppliedIndex(),
+		LastIndex:    n.raft.LastIndex(),
+		LastContact:  n.raft.LastContact(),
+		Leader:       li,
+		HasLeader:    ok,
+		ReadReady:    n.ReadReady(),
+	}
+}
+
+// clock stamps entries: Unix ms, never behind the last stamp or the
+// replicated clock, so time seen by the FSM never goes backwards (even across
+// leaders whose wall clocks disagree).
+type clock struct {
+	mu   sync.Mutex
+	last int64
+	// offset shifts the wall clock; tests use it to jump a leader's clock.
+	offset atomic.Int64
+}
+
+func (c *clock) now(floor int64) int64 {
+	t := time.Now().UnixMilli() + c.offset.Load()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	t = max(t, c.last, floor)
+	c.last = t
+	return t
+}
+
+// SetClockOffset shifts this node's timestamp source (chaos tests: clock jumps).
+func (n *Node) SetClockOffset(d time.Duration) { n.clock.offset.Store(d.Milliseconds()) }

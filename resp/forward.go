@@ -1,0 +1,344 @@
+package resp
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/understudy/understudy/fsm"
+)
+
+// Forwarding and redirection live here and only here. A follower never
+// serves data: it relays the command to the leader over a pooled connection
+// and the reply back, or answers MOVED. A forwarded command is sent once and
+// never retried: if the leader connection breaks before the reply arrives, a
+// write's outcome is unknown and the client is told so.
+
+var (
+	errUpstreamLost = errors.New("leader connection lost")
+	errUpstreamDial = errors.New("dial leader")
+)
+
+// forwardHello marks a connection as a follower's relay, so the receiving
+// node never forwards it again (no loops between two nodes that disagree
+// about who leads).
+const forwardHello = "UNDERSTUDY.FORWARDED"
+
+// routeToLeader builds the reply slot for a data command on a follower.
+func (s *Server) routeToLeader(c *conn, argv [][]byte, write bool) *slot {
+	return s.route(c, argv, write, 0)
+}
+
+// routeToLeaderBlocking is routeToLeader for a write the leader may hold for
+// up to block before answering.
+func (s *Server) routeToLeaderBlocking(c *conn, argv [][]byte, block time.Duration) *slot {
+	return s.route(c, argv, true, block)
+}
+
+func (s *Server) route(c *conn, argv [][]byte, write bool, block time.Duration) *slot {
+	if c.forwarded.Load() {
+		return &slot{val: fsm.Err(replyNotLeader)}
+	}
+	li, ok := s.node.Leader()
+	if !ok || li.ClientAddr == "" {
+		s.stats.rejected.Add(1)
+		return &slot{val: fsm.Err(replyNoLeader)}
+	}
+	if s.cfg.FollowerMode == FollowerRedirect {
+		s.stats.redirected.Add(1)
+		return &slot{val: fsm.Err("MOVED 0 " + li.ClientAddr)}
+	}
+	// Release a stale leader connection before ordering the new request:
+	// releasing waits for this connection's last forwarded request, which
+	// must not be the new one (it would wait for itself).
+	// A connection from an older term may lead to a process that has since
+	// restarted: a write sent into it would come back "unknown" for nothing.
+	if c.up != nil && (c.up.addr != li.ClientAddr || c.up.broken() || c.up.term != s.node.Raft().CurrentTerm()) {
+		c.releaseUpstream()
+	}
+	sl := &slot{write: write, done: make(chan struct{}), block: block}
+	c.order(classForward, sl)
+	if c.up == nil {
+		up, err := s.pool.get(li.ClientAddr, int(c.proto.Load()))
+		if err != nil {
+			sl.err = err
+			close(sl.done)
+			return sl
+		}
+		c.up = up
+	}
+	s.stats.forwarded.Add(1)
+	c.up.send(argv, sl)
+	return sl
+}
+
+func (c *conn) flushUpstream() {
+	if c.up != nil {
+		c.up.flush()
+	}
+}
+
+// releaseUpstream hands the leader connection back to the pool once every
+// reply it owes this client has arrived.
+func (c *conn) releaseUpstream() {
+	if c.up == nil {
+		return
+	}
+	c.up.flush()
+	if c.last != nil && c.lastClass == classForward {
+		c.last.wait()
+	}
+	c.srv.pool.put(c.up)
+	c.up = nil
+}
+
+// upstream is one connection to the leader's client port.
+type upstream struct {
+	addr    string
+	proto   int
+	term    uint64
+	nc      net.Conn
+	timeout time.Duration
+
+	mu      sync.Mutex
+	w       *bufio.Writer
+	pending []*slot // sent, reply not yet read, in order
+	err     error   // set once the connection broke
+	wake    chan struct{}
+	closed  bool
+}
+
+func (u *upstream) broken() bool {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return u.err != nil
+}
+
+// send writes the command (buffered) and queues sl for the reply.
+func (u *upstream) send(argv [][]byte, sl *slot) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if u.err != nil {
+		sl.err = u.err
+		close(sl.done)
+		return
+	}
+	u.pending = append(u.pending, sl)
+	if _, err := u.w.Write(AppendCommand(nil, argv)); err != nil {
+		u.failLocked(fmt.Errorf("%w: write: %v", errUpstreamLost, err))
+		return
+	}
+	select {
+	case u.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (u *upstream) flush() {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if u.err == nil && u.w.Buffered() > 0 {
+		if err := u.w.Flush(); err != nil {
+			u.failLocked(fmt.Errorf("%w: write: %v", errUpstreamLost, err))
+		}
+	}
+}
+
+// failLocked marks the connection broken and fails every pending request:
+// none is resent.
+func (u *upstream) failLocked(err error) {
+	if u.err == nil {
+		u.err = err
+		u.nc.Close()
+	}
+	for _, sl := range u.pending {
+		sl.err = u.err
+		close(sl.done)
+	}
+	u.pending = nil
+}
+
+// readLoop reads replies in order and hands each to the oldest pending slot.
+func (u *upstream) readLoop(rd *Reader) {
+	for {
+		u.mu.Lock()
+		for len(u.pending) == 0 && u.err == nil && !u.closed {
+			u.mu.Unlock()
+			<-u.wake
+			u.mu.Lock()
+		}
+		if u.err != nil || u.closed {
+			u.mu.Unlock()
+			return
+		}
+		wait := u.timeout + u.pending[0].block
+		u.mu.Unlock()
+		_ = u.nc.SetReadDeadline(time.Now().Add(wait))
+		raw, err := rd.ReadReply()
+		u.mu.Lock()
+		if err != nil {
+			u.failLocked(fmt.Errorf("%w: %v", errUpstreamLost, err))
+			u.mu.Unlock()
+			return
+		}
+		if u.err != nil || len(u.pending) == 0 {
+			u.mu.Unlock() // a failed send already answered every pending request
+			return
+		}
+		sl := u.pending[0]
+		u.pending = u.pending[1:]
+		u.mu.Unlock()
+		sl.raw = raw
+		close(sl.done)
+	}
+}
+
+func (u *upstream) close() {
+	u.mu.Lock()
+	u.closed = true
+	if u.err == nil {
+		u.err = errUpstreamLost
+		u.nc.Close()
+	}
+	u.mu.Unlock()
+	select {
+	case u.wake <- struct{}{}:
+	default:
+	}
+}
+
+// upstreamPool keeps idle leader connections for reuse. Connections made in
+// an older term are dropped rather than reused: the node behind them may have
+// restarted, and a write sent into a dead connection would come back with an
+// unknown outcome for no reason.
+type upstreamPool struct {
+	srv    *Server
+	mu     sync.Mutex
+	idle   map[string][]*upstream
+	active map[*upstream]struct{} // every open leader connection, idle or in use
+}
+
+const maxIdlePerLeader = 64
+
+func newUpstreamPool(s *Server) *upstreamPool {
+	return &upstreamPool{srv: s, idle: map[string][]*upstream{}, active: map[*upstream]struct{}{}}
+}
+
+func poolKey(addr string, proto int) string { return fmt.Sprintf("%s/%d", addr, proto) }
+
+func (p *upstreamPool) get(addr string, proto int) (*upstream, error) {
+	term := p.srv.node.Raft().CurrentTerm()
+	key := poolKey(addr, proto)
+	p.mu.Lock()
+	for len(p.idle[key]) > 0 {
+		list := p.idle[key]
+		u := list[len(list)-1]
+		p.idle[key] = list[:len(list)-1]
+		if u.term == term && !u.broken() {
+			p.mu.Unlock()
+			return u, nil
+		}
+		u.close()
+	}
+	p.mu.Unlock()
+	return p.dial(addr, proto, term)
+}
+
+func (p *upstreamPool) dial(addr string, proto int, term uint64) (*upstream, error) {
+	nc, err := net.DialTimeout("tcp", addr, 2*time.Second)
+	if err != nil {
+		return nil, fmt.Errorf("%w %s: %v", errUpstreamDial, addr, err)
+	}
+	rd := NewReader(nc, Limits{})
+	hello := [][]byte{[]byte(forwardHello)}
+	req := AppendCommand(nil, hello)
+	if proto == 3 {
+		req = AppendCommand(req, [][]byte{[]byte("HELLO"), []byte("3")})
+	}
+	_ = nc.SetDeadline(time.Now().Add(2 * time.Second))
+	if _, err := nc.Write(req); err != nil {
+		nc.Close()
+		return nil, fmt.Errorf("%w %s: %v", errUpstreamDial, addr, err)
+	}
+	for range 1 + boolInt(proto == 3) {
+		raw, err := rd.ReadReply()
+		if err != nil || (len(raw) > 0 && raw[0] == '-') {
+			nc.Close()
+			return nil, fmt.Errorf("%w %s: handshake: %v %q", errUpstreamDial, addr, err, raw)
+		}
+	}
+	_ = nc.SetDeadline(time.Time{})
+	u := &upstream{
+		addr: addr, proto: proto, term: term, nc: nc,
+		timeout: p.srv.cfg.ForwardTimeout,
+		w:       bufio.NewWriterSize(nc, 16<<10),
+		wake:    make(chan struct{}, 1),
+	}
+	p.mu.Lock()
+	p.active[u] = struct{}{}
+	p.mu.Unlock()
+	go func() {
+		u.readLoop(rd)
+		p.mu.Lock()
+		delete(p.active, u)
+		p.mu.Unlock()
+	}()
+	return u, nil
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+func (p *upstreamPool) put(u *upstream) {
+	if u.broken() {
+		u.close()
+		return
+	}
+	key := poolKey(u.addr, u.proto)
+	p.mu.Lock()
+	if len(p.idle[key]) >= maxIdlePerLeader {
+		p.mu.Unlock()
+		u.close()
+		return
+	}
+	p.idle[key] = append(p.idle[key], u)
+	p.mu.Unlock()
+}
+
+// abandon closes every connection to a node other than the leader at addr:
+// requests waiting on a deposed or dead leader are answered at once (UNCERTAIN
+// for writes, TRYAGAIN for reads) instead of after ForwardTimeout.
+func (p *upstreamPool) abandon(addr string) {
+	p.mu.Lock()
+	var stale []*upstream
+	for u := range p.active {
+		if u.addr != addr {
+			stale = append(stale, u)
+		}
+	}
+	p.mu.Unlock()
+	for _, u := range stale {
+		u.mu.Lock()
+		u.failLocked(fmt.Errorf("%w: leadership moved to %s", errUpstreamLost, addr))
+		u.mu.Unlock()
+		u.close()
+	}
+}
+
+func (p *upstreamPool) closeAll() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for k, list := range p.idle {
+		for _, u := range list {
+			u.close()
+		}
+		delete(p.idle, k)
+	}
+}

@@ -1,0 +1,189 @@
+package resp
+
+import (
+	"fmt"
+	"net"
+	"os"
+	"runtime"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/raft"
+	"github.com/understudy/understudy/fsm"
+)
+
+// cmdInfo renders INFO [section ...] in Redis's format: "# Section" headers
+// and key:value lines separated by CRLF.
+func cmdInfo(c *conn, argv [][]byte) fsm.Value {
+	want := map[string]bool{}
+	for _, a := range argv[1:] {
+		want[strings.ToLower(string(a))] = true
+	}
+	all := len(want) == 0 || want["all"] || want["everything"] || want["default"]
+	var sb strings.Builder
+	add := func(name string, fn func(*strings.Builder)) {
+		if all || want[strings.ToLower(name)] {
+			if sb.Len() > 0 {
+				sb.WriteString("\r\n")
+			}
+			sb.WriteString("# " + name + "\r\n")
+			fn(&sb)
+		}
+	}
+	s := c.srv
+	add("Server", s.infoServer)
+	add("Clients", s.infoClients)
+	add("Stats", s.infoStats)
+	add("Replication", s.infoReplication)
+	add("Keyspace", s.infoKeyspace)
+	return fsm.Value{Kind: fsm.KindVerbatim, Str: []byte(sb.String())}
+}
+
+func kv(sb *strings.Builder, k string, v any) {
+	fmt.Fprintf(sb, "%s:%v\r\n", k, v)
+}
+
+func (s *Server) infoServer(sb *strings.Builder) {
+	_, port, _ := net.SplitHostPort(s.ln.Addr().String())
+	up := time.Since(s.start)
+	kv(sb, "redis_version", redisVersion)
+	kv(sb, "understudy_version", s.cfg.Version)
+	kv(sb, "redis_mode", "standalone")
+	kv(sb, "os", runtime.GOOS+" "+runtime.GOARCH)
+	kv(sb, "arch_bits", strconv.IntSize)
+	kv(sb, "go_version", runtime.Version())
+	kv(sb, "process_id", os.Getpid())
+	kv(sb, "run_id", s.node.ID())
+	kv(sb, "tcp_port", port)
+	kv(sb, "uptime_in_seconds", int64(up.Seconds()))
+	kv(sb, "uptime_in_days", int64(up.Hours()/24))
+}
+
+func (s *Server) infoClients(sb *strings.Builder) {
+	kv(sb, "connected_clients", s.numConns())
+	kv(sb, "blocked_clients", 0)
+	kv(sb, "maxclients", 10000)
+}
+
+func (s *Server) infoStats(sb *strings.Builder) {
+	st := &s.stats
+	kv(sb, "total_connections_received", st.connsTotal.Load())
+	kv(sb, "total_commands_processed", st.commands.Load())
+	kv(sb, "total_writes_processed", st.writesServed.Load())
+	kv(sb, "total_reads_processed", st.readsServed.Load())
+	kv(sb, "forwarded_commands", st.forwarded.Load())
+	kv(sb, "redirected_commands", st.redirected.Load())
+	kv(sb, "rejected_commands", st.rejected.Load())
+	kv(sb, "uncertain_replies", st.uncertain.Load())
+	kv(sb, "total_error_replies_protocol", st.protoErrors.Load())
+}
+
+func splitHostPort(addr string) (string, int) {
+	h, p, err := net.SplitHostPort(addr)
+	if err != nil {
+		return addr, 0
+	}
+	port, _ := strconv.Atoi(p)
+	return h, port
+}
+
+// replica is a follower as ROLE and INFO describe it.
+type replica struct {
+	id, host string
+	port     int
+}
+
+func (s *Server) replicas() []replica {
+	f := s.node.Raft().GetConfiguration()
+	if f.Error() != nil {
+		return nil
+	}
+	meta := s.node.FSM().AllMeta()
+	var out []replica
+	for _, srv := range f.Configuration().Servers {
+		if string(srv.ID) == s.node.ID() {
+			continue
+		}
+		h, p := splitHostPort(meta[string(srv.ID)].ClientAddr)
+		out = append(out, replica{id: string(srv.ID), host: h, port: p})
+	}
+	return out
+}
+
+func (s *Server) infoReplication(sb *strings.Builder) {
+	st := s.node.Status()
+	if st.State == raft.Leader.String() {
+		kv(sb, "role", "master")
+		reps := s.replicas()
+		kv(sb, "connected_slaves", len(reps))
+		for i, r := range reps {
+			fmt.Fprintf(sb, "slave%d:ip=%s,port=%d,state=online,offset=%d,lag=0\r\n", i, r.host, r.port, st.AppliedIndex)
+		}
+		kv(sb, "master_repl_offset", st.AppliedIndex)
+	} else {
+		kv(sb, "role", "slave")
+		h, p := splitHostPort(st.Leader.ClientAddr)
+		kv(sb, "master_host", h)
+		kv(sb, "master_port", p)
+		link := "down"
+		if st.HasLeader {
+			link = "up"
+		}
+		kv(sb, "master_link_status", link)
+		ago := -1
+		if !st.LastContact.IsZero() {
+			ago = int(time.Since(st.LastContact).Seconds())
+		}
+		kv(sb, "master_last_io_seconds_ago", ago)
+		kv(sb, "master_sync_in_progress", 0)
+		kv(sb, "slave_repl_offset", st.AppliedIndex)
+		kv(sb, "slave_read_only", 1)
+		kv(sb, "connected_slaves", 0)
+	}
+	kv(sb, "raft_node_id", st.ID)
+	kv(sb, "raft_state", strings.ToLower(st.State))
+	kv(sb, "raft_term", st.Term)
+	kv(sb, "raft_leader_id", st.Leader.ID)
+	kv(sb, "raft_leader_client_addr", st.Leader.ClientAddr)
+	kv(sb, "raft_commit_index", st.CommitIndex)
+	kv(sb, "raft_applied_index", st.AppliedIndex)
+	kv(sb, "raft_last_index", st.LastIndex)
+	kv(sb, "raft_read_ready", boolInt(st.ReadReady))
+}
+
+func (s *Server) infoKeyspace(sb *strings.Builder) {
+	fs := s.node.FSM().Stats()
+	if fs.Keys > 0 {
+		fmt.Fprintf(sb, "db0:keys=%d,expires=%d,avg_ttl=0\r\n", fs.Keys, fs.Expires)
+	}
+}
+
+// cmdRole answers as Redis does: the leader is the master with its replicas,
+// a follower is a slave of the leader's client address.
+func cmdRole(c *conn, _ [][]byte) fsm.Value {
+	s := c.srv
+	st := s.node.Status()
+	if st.State == raft.Leader.String() {
+		var reps []fsm.Value
+		for _, r := range s.replicas() {
+			reps = append(reps, fsm.Array([]fsm.Value{
+				fsm.BulkString(r.host), fsm.BulkString(strconv.Itoa(r.port)),
+				fsm.BulkString(strconv.FormatUint(st.AppliedIndex, 10)),
+			}))
+		}
+		if reps == nil {
+			reps = []fsm.Value{}
+		}
+		return fsm.Array([]fsm.Value{fsm.BulkString("master"), fsm.Int(int64(st.AppliedIndex)), fsm.Array(reps)})
+	}
+	h, p := splitHostPort(st.Leader.ClientAddr)
+	state := "connected"
+	if !st.HasLeader {
+		state = "connect"
+	}
+	return fsm.Array([]fsm.Value{
+		fsm.BulkString("slave"), fsm.BulkString(h), fsm.Int(int64(p)),
+		fsm.BulkString(state), fsm.Int(int64(st.AppliedIndex)),
+	})
+}

@@ -1,0 +1,267 @@
+package resp
+
+import (
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/understudy/understudy/fsm"
+)
+
+// Pub/sub is node-local: a subscriber receives what is published on the node
+// it is connected to. PUBLISH is a leader command (a follower forwards it), so
+// subscribers connected to the leader see every message, which is what Redis
+// clients that follow the master get. Every node also publishes Sentinel's
+// +switch-master on itself when leadership moves.
+
+// maxPendingPushes bounds the messages queued for one subscriber; a
+// subscriber that falls that far behind is disconnected, like Redis's
+// client-output-buffer-limit for pubsub.
+const maxPendingPushes = 4096
+
+type hub struct {
+	mu       sync.RWMutex
+	channels map[string]map[*conn]struct{}
+	patterns map[string]map[*conn]struct{}
+}
+
+func newHub() *hub {
+	return &hub{channels: map[string]map[*conn]struct{}{}, patterns: map[string]map[*conn]struct{}{}}
+}
+
+func (h *hub) add(m map[string]map[*conn]struct{}, name string, c *conn) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	set := m[name]
+	if set == nil {
+		set = map[*conn]struct{}{}
+		m[name] = set
+	}
+	if _, ok := set[c]; ok {
+		return false
+	}
+	set[c] = struct{}{}
+	return true
+}
+
+func (h *hub) remove(m map[string]map[*conn]struct{}, name string, c *conn) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if set := m[name]; set != nil {
+		delete(set, c)
+		if len(set) == 0 {
+			delete(m, name)
+		}
+	}
+}
+
+// publish delivers to channel and pattern subscribers; it returns how many got it.
+func (h *hub) publish(channel, msg []byte) int64 {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	var n int64
+	for c := range h.channels[string(channel)] {
+		c.pushAsync(fsm.Value{Kind: fsm.KindPush, Arr: []fsm.Value{fsm.BulkString("message"), fsm.Bulk(channel), fsm.Bulk(msg)}})
+		n++
+	}
+	for pat, set := range h.patterns {
+		if !matchGlob(pat, channel) {
+			continue
+		}
+		for c := range set {
+			c.pushAsync(fsm.Value{Kind: fsm.KindPush, Arr: []fsm.Value{fsm.BulkString("pmessage"), fsm.BulkString(pat), fsm.Bulk(channel), fsm.Bulk(msg)}})
+			n++
+		}
+	}
+	return n
+}
+
+func (h *hub) channelList(pattern []byte) []string {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	var out []string
+	for ch := range h.channels {
+		if pattern == nil || matchGlob(string(pattern), []byte(ch)) {
+			out = append(out, ch)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+func (h *hub) numSub(ch string) int {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	return len(h.channels[ch])
+}
+
+func (h *hub) numPat() int {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	return len(h.patterns)
+}
+
+// subState is a connection's subscriptions; only its reader goroutine touches it.
+type subState struct {
+	channels map[string]struct{}
+	patterns map[string]struct{}
+}
+
+func (s *subState) count() int { return len(s.channels) + len(s.patterns) }
+
+// pushAsync queues an out-of-band message for the writer; a subscriber too
+// slow to keep up is disconnected rather than allowed to grow memory.
+func (c *conn) pushAsync(v fsm.Value) {
+	select {
+	case c.pushes <- v:
+	default:
+		c.srv.log.Warn("disconnecting slow subscriber", "client", c.nc.RemoteAddr().String(), "pending", maxPendingPushes)
+		c.nc.Close()
+	}
+}
+
+func subReply(kind, name string, count int) fsm.Value {
+	return fsm.Value{Kind: fsm.KindPush, Arr: []fsm.Value{fsm.BulkString(kind), fsm.BulkString(name), fsm.Int(int64(count))}}
+}
+
+// subscribeCmd handles SUBSCRIBE, PSUBSCRIBE, UNSUBSCRIBE and PUNSUBSCRIBE.
+func (c *conn) subscribeCmd(name string, argv [][]byte) {
+	for _, v := range c.subscribeValues(name, argv) {
+		c.push(&slot{val: v})
+	}
+}
+
+// subscribeValues changes the subscriptions and returns the replies, one per
+// channel (inside MULTI they become elements of EXEC's reply).
+func (c *conn) subscribeValues(name string, argv [][]byte) []fsm.Value {
+	var out []fsm.Value
+	h := c.srv.hub
+	if c.subs.channels == nil {
+		c.subs = subState{channels: map[string]struct{}{}, patterns: map[string]struct{}{}}
+	}
+	switch name {
+	case "subscribe", "psubscribe":
+		if len(argv) < 2 {
+			return []fsm.Value{fsm.ErrArity(name)}
+		}
+		m, mine := h.channels, c.subs.channels
+		if name == "psubscribe" {
+			m, mine = h.patterns, c.subs.patterns
+		}
+		for _, a := range argv[1:] {
+			ch := string(a)
+			mine[ch] = struct{}{}
+			h.add(m, ch, c)
+			out = append(out, subReply(name, ch, c.subs.count()))
+		}
+	case "unsubscribe", "punsubscribe":
+		m, mine := h.channels, c.subs.channels
+		if name == "punsubscribe" {
+			m, mine = h.patterns, c.subs.patterns
+		}
+		names := make([]string, 0, len(argv))
+		for _, a := range argv[1:] {
+			names = append(names, string(a))
+		}
+		if len(names) == 0 {
+			for ch := range mine {
+				names = append(names, ch)
+			}
+			sort.Strings(names)
+		}
+		if len(names) == 0 {
+			return []fsm.Value{{Kind: fsm.KindPush, Arr: []fsm.Value{fsm.BulkString(name), fsm.Null, fsm.Int(int64(c.subs.count()))}}}
+		}
+		for _, ch := range names {
+			delete(mine, ch)
+			h.remove(m, ch, c)
+			out = append(out, subReply(name, ch, c.subs.count()))
+		}
+	}
+	return out
+}
+
+// unsubscribeAll runs when the connection closes.
+func (c *conn) unsubscribeAll() {
+	for ch := range c.subs.channels {
+		c.srv.hub.remove(c.srv.hub.channels, ch, c)
+	}
+	for p := range c.subs.patterns {
+		c.srv.hub.remove(c.srv.hub.patterns, p, c)
+	}
+}
+
+// inSubscribeMode: a RESP2 connection with subscriptions may only manage
+// them, PING and QUIT, as in Redis.
+func (c *conn) inSubscribeMode() bool { return c.subs.count() > 0 && c.proto.Load() == 2 }
+
+func allowedInSubscribe(name string) bool {
+	switch name {
+	case "subscribe", "psubscribe", "unsubscribe", "punsubscribe", "ping", "quit", "reset":
+		return true
+	}
+	return false
+}
+
+// pingInSubscribe answers PING as Redis does in RESP2 subscribe mode.
+func pingInSubscribe(argv [][]byte) fsm.Value {
+	msg := fsm.BulkString("")
+	if len(argv) > 1 {
+		msg = fsm.Bulk(argv[1])
+	}
+	return fsm.Array([]fsm.Value{fsm.BulkString("pong"), msg})
+}
+
+// deliver is the FSM's publish hook: every node hands each message
+// committed through the log to its own subscribers.
+func (h *hub) deliver(msgs []fsm.Message) {
+	for _, m := range msgs {
+		h.publish([]byte(m.Channel), []byte(m.Payload))
+	}
+}
+
+// receivers counts this node's subscribers for channel, patterns included.
+func (h *hub) receivers(channel string) int64 {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	n := int64(len(h.channels[channel]))
+	for pat, set := range h.patterns {
+		if matchGlob(pat, []byte(channel)) {
+			n += int64(len(set))
+		}
+	}
+	return n
+}
+
+func (c *conn) pubsubCmd(argv [][]byte) fsm.Value {
+	if len(argv) < 2 {
+		return fsm.ErrArity("pubsub")
+	}
+	h := c.srv.hub
+	switch strings.ToLower(string(argv[1])) {
+	case "channels":
+		var pat []byte
+		if len(argv) > 2 {
+			pat = argv[2]
+		}
+		var out []fsm.Value
+		for _, ch := range h.channelList(pat) {
+			out = append(out, fsm.BulkString(ch))
+		}
+		if out == nil {
+			out = []fsm.Value{}
+		}
+		return fsm.Array(out)
+	case "numsub":
+		out := make([]fsm.Value, 0, 2*(len(argv)-2))
+		for _, ch := range argv[2:] {
+			out = append(out, fsm.Bulk(ch), fsm.Int(int64(h.numSub(string(ch)))))
+		}
+		return fsm.Array(out)
+	case "numpat":
+		return fsm.Int(int64(h.numPat()))
+	}
+	return fsm.Err("ERR unknown subcommand '" + string(argv[1]) + "'. Try PUBSUB HELP.")
+}
+
+func matchGlob(pat string, s []byte) bool { return fsm.GlobMatch([]byte(pat), s) }

@@ -1,0 +1,198 @@
+package resp
+
+import (
+	"crypto/sha1"
+	"encoding/hex"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/understudy/understudy/fsm"
+)
+
+// Every node answers the Redis Sentinel discovery commands for the cluster's
+// name, so Sentinel-aware clients given the nodes' addresses as sentinels
+// find the leader (the "master") by themselves and follow failovers: nodes
+// publish +switch-master when leadership moves, and a node that loses
+// leadership closes its client connections, as a demoted Redis master does.
+
+// runID gives a node a stable 40-hex-digit id, the shape Redis uses.
+func runID(id string) string {
+	sum := sha1.Sum([]byte("understudy:" + id))
+	return hex.EncodeToString(sum[:])
+}
+
+func fieldMap(kv ...string) fsm.Value {
+	out := make([]fsm.Value, len(kv))
+	for i, s := range kv {
+		out[i] = fsm.BulkString(s)
+	}
+	return fsm.Value{Kind: fsm.KindMap, Arr: out}
+}
+
+func (s *Server) masterInfo() (fsm.Value, bool) {
+	li, ok := s.node.Leader()
+	if !ok || li.ClientAddr == "" {
+		return fsm.Value{}, false
+	}
+	h, p := splitHostPort(li.ClientAddr)
+	reps := 0
+	if ms, err := s.node.Members(); err == nil {
+		reps = len(ms) - 1
+	}
+	return fieldMap(
+		"name", s.cfg.SentinelName, "ip", h, "port", strconv.Itoa(p), "runid", runID(li.ID),
+		"flags", "master", "link-pending-commands", "0", "link-refcount", "1",
+		"last-ping-sent", "0", "last-ok-ping-reply", "0", "last-ping-reply", "0",
+		"down-after-milliseconds", strconv.FormatInt(s.node.Config().HeartbeatTimeout.Milliseconds(), 10),
+		"info-refresh", "0", "role-reported", "master", "role-reported-time", "0",
+		"config-epoch", strconv.FormatUint(s.node.Raft().CurrentTerm(), 10),
+		"num-slaves", strconv.Itoa(reps), "num-other-sentinels", strconv.Itoa(reps),
+		"quorum", strconv.Itoa(reps/2+1), "failover-timeout", "1000", "parallel-syncs", "1",
+	), true
+}
+
+func (s *Server) peerMaps(role string) []fsm.Value {
+	ms, err := s.node.Members()
+	if err != nil {
+		return []fsm.Value{}
+	}
+	li, _ := s.node.Leader()
+	lh, lp := splitHostPort(li.ClientAddr)
+	out := []fsm.Value{}
+	for _, m := range ms {
+		if m.Leader && role == "slave" {
+			continue
+		}
+		if role == "sentinel" && m.ID == s.node.ID() {
+			continue // SENTINEL sentinels lists the others
+		}
+		if m.ClientAddr == "" {
+			continue
+		}
+		h, p := splitHostPort(m.ClientAddr)
+		name := m.ClientAddr
+		if role == "sentinel" {
+			out = append(out, fieldMap("name", runID(m.ID), "ip", h, "port", strconv.Itoa(p), "runid", runID(m.ID),
+				"flags", "sentinel", "link-pending-commands", "0", "link-refcount", "1", "last-hello-message", "0",
+				"voted-leader", "?", "voted-leader-epoch", "0"))
+			continue
+		}
+		out = append(out, fieldMap("name", name, "ip", h, "port", strconv.Itoa(p), "runid", runID(m.ID),
+			"flags", "slave", "link-pending-commands", "0", "link-refcount", "1",
+			"master-link-down-time", "0", "master-link-status", "ok", "master-host", lh,
+			"master-port", strconv.Itoa(lp), "slave-priority", "100", "slave-repl-offset",
+			strconv.FormatUint(s.node.Raft().AppliedIndex(), 10), "replica-announced", "1"))
+	}
+	return out
+}
+
+func cmdSentinel(c *conn, argv [][]byte) fsm.Value {
+	s := c.srv
+	sub := strings.ToLower(string(argv[1]))
+	named := func() (fsm.Value, bool) {
+		if len(argv) != 3 {
+			return fsm.ErrArity("sentinel|" + sub), false
+		}
+		if string(argv[2]) != s.cfg.SentinelName {
+			return fsm.Err("ERR No such master with that name"), false
+		}
+		return fsm.Value{}, true
+	}
+	switch sub {
+	case "get-master-addr-by-name":
+		if v, ok := named(); !ok {
+			if v.Str != nil && strings.HasPrefix(string(v.Str), "ERR No such") {
+				return fsm.NullArray
+			}
+			return v
+		}
+		li, ok := s.node.Leader()
+		if !ok || li.ClientAddr == "" {
+			return fsm.NullArray
+		}
+		h, p := splitHostPort(li.ClientAddr)
+		return fsm.Array([]fsm.Value{fsm.BulkString(h), fsm.BulkString(strconv.Itoa(p))})
+	case "masters":
+		if m, ok := s.masterInfo(); ok {
+			return fsm.Array([]fsm.Value{m})
+		}
+		return fsm.Array([]fsm.Value{})
+	case "master":
+		if v, ok := named(); !ok {
+			return v
+		}
+		if m, ok := s.masterInfo(); ok {
+			return m
+		}
+		return fsm.Err("ERR No such master with that name")
+	case "replicas", "slaves":
+		if v, ok := named(); !ok {
+			return v
+		}
+		return fsm.Array(s.peerMaps("slave"))
+	case "sentinels":
+		if v, ok := named(); !ok {
+			return v
+		}
+		return fsm.Array(s.peerMaps("sentinel"))
+	case "is-master-down-by-addr":
+		if len(argv) != 6 {
+			return fsm.ErrArity("sentinel|is-master-down-by-addr")
+		}
+		down := int64(1)
+		if li, ok := s.node.Leader(); ok {
+			h, p := splitHostPort(li.ClientAddr)
+			if h == string(argv[2]) && strconv.Itoa(p) == string(argv[3]) {
+				down = 0
+			}
+		}
+		return fsm.Array([]fsm.Value{fsm.Int(down), fsm.BulkString("*"), fsm.Int(0)})
+	case "myid":
+		return fsm.BulkString(runID(s.node.ID()))
+	case "ckquorum":
+		if v, ok := named(); !ok {
+			return v
+		}
+		if _, ok := s.node.Leader(); ok {
+			return fsm.Simple("OK the cluster has a leader: a majority of nodes is reachable")
+		}
+		return fsm.Err("NOQUORUM no leader: a majority of nodes is not reachable")
+	}
+	return fsm.Err("ERR Unknown sentinel subcommand '" + string(argv[1]) + "'")
+}
+
+// watchLeader publishes +switch-master on this node when the leader's client
+// address changes, and closes client connections when this node stops leading.
+func (s *Server) watchLeader() {
+	s.node.OnLeadershipChange(func(isLeader bool) {
+		if !isLeader {
+			s.blockers.leadershipLost()
+			n := s.CloseClients()
+			s.log.Info("lost leadership: closed client connections", "clients", n)
+		}
+	})
+	t := time.NewTicker(50 * time.Millisecond)
+	defer t.Stop()
+	var last string
+	for {
+		select {
+		case <-s.shutdown:
+			return
+		case <-t.C:
+		}
+		li, ok := s.node.Leader()
+		if !ok || li.ClientAddr == "" || li.ClientAddr == last {
+			continue
+		}
+		if last != "" {
+			oh, op := splitHostPort(last)
+			nh, np := splitHostPort(li.ClientAddr)
+			msg := s.cfg.SentinelName + " " + oh + " " + strconv.Itoa(op) + " " + nh + " " + strconv.Itoa(np)
+			s.hub.publish([]byte("+switch-master"), []byte(msg))
+			s.pool.abandon(li.ClientAddr)
+			s.log.Info("leader changed", "from", last, "to", li.ClientAddr)
+		}
+		last = li.ClientAddr
+	}
+}

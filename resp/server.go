@@ -1,0 +1,211 @@
+// Package resp serves the Redis protocol: it parses requests, answers
+// node-local commands itself, sends data commands to the node (the leader) or
+// forwards/redirects them to the leader (a follower), and writes replies in
+// request order.
+package resp
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/understudy/understudy/node"
+)
+
+// FollowerMode says what a follower does with a data command.
+type FollowerMode string
+
+const (
+	// FollowerForward relays the command to the leader and the reply back.
+	FollowerForward FollowerMode = "forward"
+	// FollowerRedirect answers -MOVED 0 <leader-client-addr>.
+	FollowerRedirect FollowerMode = "redirect"
+)
+
+// Config configures the RESP server.
+type Config struct {
+	Addr         string // listen address
+	FollowerMode FollowerMode
+	Limits       Limits
+	// ForwardTimeout bounds the wait for the leader's reply to a forwarded command.
+	ForwardTimeout time.Duration
+	// MaxPipeline bounds replies queued on one connection before the server
+	// stops reading more of its requests (back-pressure on pipelining).
+	MaxPipeline int
+	Version     string
+	// SentinelName is the master name the Sentinel commands answer for.
+	SentinelName string
+	Logger       *slog.Logger
+}
+
+// Server is the client-facing RESP listener of one node.
+type Server struct {
+	cfg   Config
+	node  *node.Node
+	log   *slog.Logger
+	ln    net.Listener
+	pool  *upstreamPool
+	start time.Time
+
+	mu     sync.Mutex
+	conns  map[*conn]struct{}
+	closed bool
+	wg     sync.WaitGroup
+
+	hub      *hub
+	blockers *blockers
+	nextID   atomic.Int64
+	stats    stats
+	shutdown chan struct{}
+}
+
+type stats struct {
+	connsTotal   atomic.Int64
+	commands     atomic.Int64
+	forwarded    atomic.Int64
+	redirected   atomic.Int64
+	rejected     atomic.Int64
+	protoErrors  atomic.Int64
+	uncertain    atomic.Int64
+	readsServed  atomic.Int64
+	writesServed atomic.Int64
+}
+
+// NewServer listens on cfg.Addr. Serve must be called to accept clients.
+func NewServer(cfg Config, n *node.Node) (*Server, error) {
+	if cfg.FollowerMode == "" {
+		cfg.FollowerMode = FollowerForward
+	}
+	if cfg.FollowerMode != FollowerForward && cfg.FollowerMode != FollowerRedirect {
+		return nil, fmt.Errorf("follower mode %q: want forward or redirect", cfg.FollowerMode)
+	}
+	if cfg.ForwardTimeout == 0 {
+		cfg.ForwardTimeout = 10 * time.Second
+	}
+	if cfg.MaxPipeline == 0 {
+		cfg.MaxPipeline = 1024
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.SentinelName == "" {
+		cfg.SentinelName = "understudy"
+	}
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return nil, fmt.Errorf("listen client %s: %w", cfg.Addr, err)
+	}
+	s := &Server{
+		cfg:      cfg,
+		node:     n,
+		log:      cfg.Logger.With("component", "resp"),
+		ln:       ln,
+		start:    time.Now(),
+		conns:    map[*conn]struct{}{},
+		shutdown: make(chan struct{}),
+		hub:      newHub(),
+		blockers: newBlockers(),
+	}
+	s.pool = newUpstreamPool(s)
+	return s, nil
+}
+
+// SetNode attaches the node; it must be called before Serve. (The listener
+// exists first so the node can record the real client address.)
+func (s *Server) SetNode(n *node.Node) {
+	s.node = n
+	n.FSM().SetApplyHook(s.blockers.wake)
+	n.FSM().SetPublishHook(s.hub.deliver)
+	go s.watchLeader()
+}
+
+// Addr returns the address the server listens on.
+func (s *Server) Addr() net.Addr { return s.ln.Addr() }
+
+// Serve accepts clients until Close.
+func (s *Server) Serve() error {
+	var delay time.Duration
+	for {
+		nc, err := s.ln.Accept()
+		if err != nil {
+			select {
+			case <-s.shutdown:
+				return nil
+			default:
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				delay = min(max(2*delay, 5*time.Millisecond), time.Second)
+				time.Sleep(delay) // accept back-off, as net/http does
+				continue
+			}
+			return fmt.Errorf("accept: %w", err)
+		}
+		delay = 0
+		c := newConn(s, nc)
+		s.mu.Lock()
+		if s.closed {
+			s.mu.Unlock()
+			nc.Close()
+			continue
+		}
+		s.conns[c] = struct{}{}
+		s.wg.Add(1)
+		s.mu.Unlock()
+		s.stats.connsTotal.Add(1)
+		go func() {
+			defer s.wg.Done()
+			c.serve()
+			s.mu.Lock()
+			delete(s.conns, c)
+			s.mu.Unlock()
+		}()
+	}
+}
+
+// Close stops accepting, closes every client connection and waits for them.
+func (s *Server) Close() error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil
+	}
+	s.closed = true
+	close(s.shutdown)
+	err := s.ln.Close()
+	for c := range s.conns {
+		c.nc.Close()
+	}
+	s.mu.Unlock()
+	s.wg.Wait()
+	s.pool.closeAll()
+	return err
+}
+
+// CloseClients closes every client connection, e.g. when leadership moves, so
+// clients reconnect and find the new leader at once. Followers' relay
+// connections stay: they answer TRYAGAIN from now on, which the follower
+// relays as the definite failure it is, and the follower moves to the new
+// leader by itself.
+func (s *Server) CloseClients() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for c := range s.conns {
+		if !c.forwarded.Load() {
+			c.nc.Close()
+			n++
+		}
+	}
+	return n
+}
+
+func (s *Server) numConns() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.conns)
+}

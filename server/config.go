@@ -1,0 +1,136 @@
+// Package server assembles one Understudy process: the Raft node, the RESP
+// listener and the admin API, from one validated Config.
+package server
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"time"
+
+	"github.com/hashicorp/raft"
+	"github.com/understudy/understudy/node"
+	"github.com/understudy/understudy/resp"
+)
+
+// Version is the Understudy release, reported by INFO and status.
+const Version = "0.1.0"
+
+// Config is every setting of a node. The CLI fills it from flags and
+// UNDERSTUDY_* environment variables; zero values take Defaults.
+type Config struct {
+	ID         string
+	DataDir    string
+	RaftAddr   string
+	ClientAddr string
+	AdminAddr  string
+	// Advertise* are the addresses others must dial when they differ from the
+	// listen addresses (containers, NAT); empty means the listen address.
+	AdvertiseRaftAddr   string
+	AdvertiseClientAddr string
+	AdvertiseAdminAddr  string
+	// Peers is the static initial cluster, "n1=host:port,n2=...".
+	Peers string
+	// Join is an admin address of a running cluster to join (admin API).
+	Join string
+	// JoinNonVoter joins as a non-voter (promote it once it has caught up).
+	JoinNonVoter bool
+
+	FollowerMode string // forward or redirect
+	// MetricsAddr, if set, serves /livez, /readyz and /debug/pprof over HTTP.
+	MetricsAddr string
+	// SentinelName is the master name Sentinel discovery commands answer for.
+	SentinelName string
+	// AdminToken, when set, is required on admin verbs that change the cluster.
+	AdminToken string
+
+	HeartbeatTimeout   time.Duration
+	ElectionTimeout    time.Duration
+	LeaderLeaseTimeout time.Duration
+	CommitTimeout      time.Duration
+	SnapshotThreshold  uint64
+	SnapshotInterval   time.Duration
+	TrailingLogs       uint64
+	MaxAppendEntries   int
+	// MaxInflight bounds log entries proposed but not yet applied.
+	MaxInflight int
+
+	MaxBulkLen   int64
+	MaxArgs      int64
+	MaxInlineLen int
+
+	// Transport and InMemory are test hooks: the in-memory Raft transport and stores.
+	Transport raft.Transport
+	InMemory  bool
+
+	Logger *slog.Logger
+}
+
+// Defaults returns the default configuration of node n1 on the standard ports.
+func Defaults() Config {
+	nd := node.Defaults()
+	return Config{
+		ID:                 "n1",
+		DataDir:            "data/n1",
+		RaftAddr:           "127.0.0.1:7381",
+		ClientAddr:         "127.0.0.1:6381",
+		AdminAddr:          "127.0.0.1:9181",
+		FollowerMode:       string(resp.FollowerForward),
+		SentinelName:       "understudy",
+		HeartbeatTimeout:   nd.HeartbeatTimeout,
+		ElectionTimeout:    nd.ElectionTimeout,
+		LeaderLeaseTimeout: nd.LeaderLeaseTimeout,
+		CommitTimeout:      nd.CommitTimeout,
+		SnapshotThreshold:  nd.SnapshotThreshold,
+		SnapshotInterval:   nd.SnapshotInterval,
+		TrailingLogs:       nd.TrailingLogs,
+		MaxAppendEntries:   nd.MaxAppendEntries,
+		MaxInflight:        nd.MaxInflight,
+		MaxBulkLen:         512 << 20,
+		MaxArgs:            1 << 20,
+		MaxInlineLen:       64 << 10,
+	}
+}
+
+// Validate reports every problem with c at once.
+func (c *Config) Validate() error {
+	var errs []error
+	if c.ID == "" {
+		errs = append(errs, errors.New("--id is required"))
+	}
+	if c.DataDir == "" && !c.InMemory {
+		errs = append(errs, errors.New("--data-dir is required"))
+	}
+	for name, addr := range map[string]string{"--client-addr": c.ClientAddr, "--raft-addr": c.RaftAddr} {
+		if addr == "" && (name != "--raft-addr" || c.Transport == nil) {
+			errs = append(errs, fmt.Errorf("%s is required", name))
+			continue
+		}
+		if addr != "" {
+			if _, _, err := net.SplitHostPort(addr); err != nil {
+				errs = append(errs, fmt.Errorf("%s %q: %v", name, addr, err))
+			}
+		}
+	}
+	if c.FollowerMode != string(resp.FollowerForward) && c.FollowerMode != string(resp.FollowerRedirect) {
+		errs = append(errs, fmt.Errorf("--follower-mode %q: want forward or redirect", c.FollowerMode))
+	}
+	if _, err := node.ParsePeers(c.Peers); err != nil {
+		errs = append(errs, fmt.Errorf("--peers: %w", err))
+	}
+	if c.Peers != "" && c.Join != "" {
+		errs = append(errs, errors.New("--peers and --join are exclusive: bootstrap a new cluster or join a running one"))
+	}
+	if c.MaxBulkLen <= 0 || c.MaxArgs <= 0 || c.MaxInlineLen <= 0 {
+		errs = append(errs, errors.New("request limits must be positive"))
+	}
+	return errors.Join(errs...)
+}
+
+func or(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}

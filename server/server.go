@@ -1,0 +1,243 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/understudy/understudy/node"
+	adminpb "github.com/understudy/understudy/proto/understudy/v1"
+	"github.com/understudy/understudy/resp"
+	"github.com/understudy/understudy/rpc"
+)
+
+// Server is one running Understudy node.
+type Server struct {
+	cfg   Config
+	log   *slog.Logger
+	Node  *node.Node
+	RESP  *resp.Server
+	Admin *rpc.Server
+	http  *http.Server
+	errc  chan error
+	stop  chan struct{}
+}
+
+// Start validates cfg, opens the node and starts serving clients. The client
+// listener is opened first so that its real address (port 0 in tests) is the
+// one recorded for clients to be sent to.
+func Start(cfg Config) (*Server, error) {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	peers, _ := node.ParsePeers(cfg.Peers)
+	rs, err := resp.NewServer(resp.Config{
+		Addr:         cfg.ClientAddr,
+		FollowerMode: resp.FollowerMode(cfg.FollowerMode),
+		Limits:       resp.Limits{MaxBulkLen: cfg.MaxBulkLen, MaxArgs: cfg.MaxArgs, MaxInlineLen: cfg.MaxInlineLen},
+		Version:      Version,
+		SentinelName: cfg.SentinelName,
+		Logger:       cfg.Logger,
+	}, nil)
+	if err != nil {
+		return nil, err
+	}
+	adminLn := cfg.AdminAddr
+	if adminLn == "" {
+		adminLn = "127.0.0.1:0"
+	}
+	as, err := rpc.NewServer(rpc.Config{Addr: adminLn, Token: cfg.AdminToken, Version: Version, Logger: cfg.Logger}, nil)
+	if err != nil {
+		rs.Close()
+		return nil, err
+	}
+	clientAddr := or(cfg.AdvertiseClientAddr, rs.Addr().String())
+	adminAddr := or(cfg.AdvertiseAdminAddr, as.Addr().String())
+	n, err := node.New(node.Config{
+		ID:                 cfg.ID,
+		DataDir:            cfg.DataDir,
+		RaftAddr:           cfg.RaftAddr,
+		AdvertiseRaftAddr:  cfg.AdvertiseRaftAddr,
+		ClientAddr:         clientAddr,
+		AdminAddr:          adminAddr,
+		Peers:              peers,
+		HeartbeatTimeout:   cfg.HeartbeatTimeout,
+		ElectionTimeout:    cfg.ElectionTimeout,
+		LeaderLeaseTimeout: cfg.LeaderLeaseTimeout,
+		CommitTimeout:      cfg.CommitTimeout,
+		SnapshotThreshold:  cfg.SnapshotThreshold,
+		SnapshotInterval:   cfg.SnapshotInterval,
+		TrailingLogs:       cfg.TrailingLogs,
+		MaxAppendEntries:   cfg.MaxAppendEntries,
+		MaxInflight:        cfg.MaxInflight,
+		Transport:          cfg.Transport,
+		InMemory:           cfg.InMemory,
+		Logger:             cfg.Logger,
+	})
+	if err != nil {
+		rs.Close()
+		as.Close()
+		return nil, err
+	}
+	rs.SetNode(n)
+	as.SetNode(n)
+	s := &Server{cfg: cfg, log: cfg.Logger.With("component", "server", "id", cfg.ID), Node: n, RESP: rs, Admin: as,
+		errc: make(chan error, 2), stop: make(chan struct{})}
+	go func() { s.errc <- rs.Serve() }()
+	go func() {
+		if err := as.Serve(); err != nil {
+			s.errc <- err
+		}
+	}()
+	s.log.Info("serving", "client", rs.Addr().String(), "admin", as.Addr().String(), "raft", cfg.RaftAddr, "data", cfg.DataDir, "follower_mode", cfg.FollowerMode)
+	if cfg.MetricsAddr != "" {
+		if err := s.startHTTP(cfg.MetricsAddr); err != nil {
+			_ = s.Close()
+			return nil, err
+		}
+	}
+	raftAddr := or(cfg.AdvertiseRaftAddr, cfg.RaftAddr)
+	if raftAddr == "" && cfg.Transport != nil {
+		raftAddr = string(cfg.Transport.LocalAddr())
+	}
+	self := node.Member{ID: cfg.ID, RaftAddr: raftAddr, ClientAddr: clientAddr, AdminAddr: adminAddr}
+	go s.registerSelf(self)
+	if cfg.Join != "" {
+		go s.join(cfg.Join, self)
+	}
+	return s, nil
+}
+
+// join asks the cluster at addrs to add this node, retrying with backoff until
+// it succeeds or the server stops. A node that already belongs (a restart)
+// gets a harmless success.
+func (s *Server) join(addrs string, self node.Member) {
+	c := rpc.NewClient(addrs, s.cfg.AdminToken)
+	backoff := 200 * time.Millisecond
+	for attempt := 1; ; attempt++ {
+		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+		_, err := c.Join(ctx, &adminpb.JoinRequest{Id: self.ID, RaftAddr: self.RaftAddr, ClientAddr: self.ClientAddr,
+			AdminAddr: self.AdminAddr, NonVoter: s.cfg.JoinNonVoter})
+		cancel()
+		if err == nil {
+			s.log.Info("joined cluster", "via", addrs, "attempts", attempt)
+			return
+		}
+		s.log.Warn("join failed, retrying", "via", addrs, "attempt", attempt, "in", backoff, "err", err)
+		select {
+		case <-s.stop:
+			return
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, 5*time.Second)
+	}
+}
+
+// registerSelf makes sure the replicated metadata holds this node's client
+// and admin addresses, so that operators and clients can reach it even if it
+// has never led: a follower asks the leader (an idempotent Join).
+func (s *Server) registerSelf(self node.Member) {
+	t := time.NewTicker(250 * time.Millisecond)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.stop:
+			return
+		case <-t.C:
+		}
+		if m, ok := s.Node.FSM().Meta(self.ID); ok && m.ClientAddr == self.ClientAddr && m.AdminAddr == self.AdminAddr {
+			continue
+		}
+		li, ok := s.Node.Leader()
+		if !ok || li.Self || li.AdminAddr == "" {
+			continue // a leader records itself
+		}
+		if !s.isMember(self.ID) {
+			continue // not in the configuration yet: joining does it
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		_, err := rpc.NewClient(li.AdminAddr, s.cfg.AdminToken).Join(ctx, &adminpb.JoinRequest{
+			Id: self.ID, RaftAddr: self.RaftAddr, ClientAddr: self.ClientAddr, AdminAddr: self.AdminAddr})
+		cancel()
+		if err != nil {
+			s.log.Debug("register addresses with leader", "leader", li.ID, "err", err)
+		}
+	}
+}
+
+func (s *Server) isMember(id string) bool {
+	ms, err := s.Node.Members()
+	if err != nil {
+		return false
+	}
+	for _, m := range ms {
+		if m.ID == id {
+			return true
+		}
+	}
+	return false
+}
+
+// AdminAddr is where the admin gRPC server listens.
+func (s *Server) AdminAddr() string { return s.Admin.Addr().String() }
+
+// ClientAddr is where the RESP server listens.
+func (s *Server) ClientAddr() string { return s.RESP.Addr().String() }
+
+// Err reports a fatal serving error.
+func (s *Server) Err() <-chan error { return s.errc }
+
+// Shutdown stops gracefully: a leader first hands leadership to a follower so
+// clients see a hand-over rather than an election timeout; then clients are
+// closed and Raft and the stores shut down.
+func (s *Server) Shutdown(ctx context.Context) error {
+	if s.Node.IsLeader() {
+		f := s.Node.Raft().LeadershipTransfer()
+		done := make(chan error, 1)
+		go func() { done <- f.Error() }()
+		select {
+		case err := <-done:
+			if err != nil {
+				s.log.Warn("leadership transfer on shutdown", "err", err)
+			}
+		case <-ctx.Done():
+		}
+	}
+	return s.Close()
+}
+
+// Close stops at once: no leadership hand-over (tests use it as a crash of
+// the client side; the stores still close cleanly).
+func (s *Server) Close() error {
+	select {
+	case <-s.stop:
+	default:
+		close(s.stop)
+	}
+	s.Admin.Close()
+	if s.http != nil {
+		_ = s.http.Close()
+	}
+	err := s.RESP.Close()
+	if nerr := s.Node.Close(); nerr != nil {
+		err = errors.Join(err, nerr)
+	}
+	return err
+}
+
+// FreeAddr returns a free 127.0.0.1 port address (tests and scripts).
+func FreeAddr() (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer ln.Close()
+	return ln.Addr().String(), nil
+}
