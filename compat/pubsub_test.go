@@ -1,0 +1,145 @@
+package compat
+
+// Pub/sub through go-redis's PubSub API (the differential script covers the
+// raw protocol): the same conversation with redis-server and with Understudy
+// gives the same events.
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// pubsubConversation subscribes, publishes and inspects through go-redis on
+// addr, and returns what it saw, one line per event.
+func pubsubConversation(t *testing.T, addr string, proto int, p string) []string {
+	ctx := ctxT(t, 20*time.Second)
+	var log []string
+	note := func(format string, args ...any) {
+		log = append(log, strings.ReplaceAll(fmt.Sprintf(format, args...), p, "{}"))
+	}
+	sub := newClient(t, addr, proto)
+	pub := newClient(t, addr, proto)
+	ps := sub.Subscribe(ctx, p+"ch1", p+"ch2")
+	defer ps.Close()
+	for range 2 {
+		m, err := ps.Receive(ctx)
+		note("receive: %v %v", m, err)
+	}
+	if err := ps.PSubscribe(ctx, p+"news.*"); err != nil {
+		t.Fatal(err)
+	}
+	m, err := ps.Receive(ctx)
+	note("receive: %v %v", m, err)
+	recv := func() {
+		ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		defer cancel()
+		m, err := ps.ReceiveMessage(ctx)
+		if err != nil {
+			note("message: %v", err)
+			return
+		}
+		note("message: channel=%s pattern=%s payload=%q", m.Channel, m.Pattern, m.Payload)
+	}
+	n, err := pub.Publish(ctx, p+"ch1", "hello").Result()
+	note("PUBLISH ch1: %d %v", n, err)
+	recv()
+	n, err = pub.Publish(ctx, p+"news.today", "headline").Result()
+	note("PUBLISH news.today: %d %v", n, err)
+	recv()
+	chans, err := pub.PubSubChannels(ctx, p+"*").Result()
+	note("PUBSUB CHANNELS: %d channels %v", len(chans), err)
+	numsub, err := pub.PubSubNumSub(ctx, p+"ch1", p+"ch2", p+"none").Result()
+	note("PUBSUB NUMSUB: %v %v", numsub, err)
+	if err := ps.Unsubscribe(ctx, p+"ch1"); err != nil {
+		t.Fatal(err)
+	}
+	m, err = ps.Receive(ctx)
+	note("receive: %v %v", m, err)
+	n, err = pub.Publish(ctx, p+"ch1", "nobody").Result()
+	note("PUBLISH ch1 after UNSUBSCRIBE: %d %v", n, err)
+	n, err = pub.Publish(ctx, p+"ch2", "still").Result()
+	note("PUBLISH ch2: %d %v", n, err)
+	recv()
+	if err := ps.PUnsubscribe(ctx, p+"news.*"); err != nil {
+		t.Fatal(err)
+	}
+	m, err = ps.Receive(ctx)
+	note("receive: %v %v", m, err)
+	return log
+}
+
+func TestCompat_PubSub(t *testing.T) {
+	needRedis(t)
+	cl := shared(t)
+	for _, proto := range []int{2, 3} {
+		t.Run(fmt.Sprintf("RESP%d", proto), func(t *testing.T) {
+			want := pubsubConversation(t, redisAddr, proto, fmt.Sprintf("ps%d.r:", proto))
+			got := pubsubConversation(t, cl.leader(t).addr(), proto, fmt.Sprintf("ps%d.u:", proto))
+			for i := range max(len(want), len(got)) {
+				w, g := "(nothing)", "(nothing)"
+				if i < len(want) {
+					w = want[i]
+				}
+				if i < len(got) {
+					g = got[i]
+				}
+				if w != g {
+					t.Errorf("event %d:\n  redis-server: %s\n  understudy:   %s", i, w, g)
+				}
+			}
+		})
+	}
+}
+
+// TestCompat_PubSubThroughFollower: a client that subscribes through a
+// follower receives what is published, as it would from any Redis (a
+// replica receives its master's PUBLISH through replication).
+func TestCompat_PubSubThroughFollower(t *testing.T) {
+	cl := shared(t)
+	l := cl.leader(t)
+	f := cl.followers(l)[0]
+	ctx := ctxT(t, 20*time.Second)
+	sub := newClient(t, f.addr(), 3)
+	ps := sub.Subscribe(ctx, "psf.ch")
+	defer ps.Close()
+	if _, err := ps.Receive(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, via := range []*cnode{f, l} {
+		pub := newClient(t, via.addr(), 3)
+		n, err := pub.Publish(ctx, "psf.ch", "via "+via.id).Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		rctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		m, err := ps.ReceiveMessage(rctx)
+		cancel()
+		role := "the follower itself"
+		if via == l {
+			role = "the leader"
+		}
+		// PUBLISH goes through the log, so every node delivers it to its own
+		// subscribers; like Redis, the reply counts the receivers on the node
+		// that answered: 1 on the follower, 0 on the leader.
+		want := int64(1)
+		if via == l {
+			want = 0
+		}
+		if n != want || err != nil {
+			t.Errorf("subscriber on follower %s, PUBLISH through %s (%s): PUBLISH counted %d receivers (want %d), the subscriber got %v %v",
+				f.id, role, via.id, n, want, msgString(m), err)
+		}
+	}
+}
+
+func msgString(m *redis.Message) string {
+	if m == nil {
+		return "no message"
+	}
+	return fmt.Sprintf("%q on %s", m.Payload, m.Channel)
+}

@@ -1,0 +1,78 @@
+package compat
+
+// WAIT numreplicas timeout counts the followers whose log holds the
+// connection's last write: all of them on a healthy cluster, and the timeout
+// bounds the wait when one is missing.
+
+import (
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+func TestCompat_WAIT(t *testing.T) {
+	// Its own cluster: a follower is stopped.
+	cl, err := startCluster("w", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(cl.close)
+	l := cl.leader(t)
+	fs := cl.followers(l)
+	ctx := ctxT(t, 30*time.Second)
+
+	// WAIT asks about this connection's last write: one connection each.
+	conn := func(addr string) *redis.Conn {
+		c := newClient(t, addr, 2).Conn()
+		t.Cleanup(func() { c.Close() })
+		return c
+	}
+	wait := func(c *redis.Conn, n, timeoutMs int) (int64, time.Duration) {
+		t.Helper()
+		start := time.Now()
+		got, err := c.Do(ctx, "WAIT", n, timeoutMs).Int64()
+		if err != nil {
+			t.Fatalf("WAIT %d %d: %v", n, timeoutMs, err)
+		}
+		return got, time.Since(start)
+	}
+
+	for _, via := range []struct {
+		name string
+		addr string
+	}{{"leader", l.addr()}, {"follower", fs[0].addr()}} {
+		c := conn(via.addr)
+		if err := c.Set(ctx, "wait."+via.name, "v", 0).Err(); err != nil {
+			t.Fatal(err)
+		}
+		if got, el := wait(c, 2, 1000); got != 2 {
+			t.Errorf("healthy cluster, via the %s: WAIT 2 1000 after a SET = %d (after %v), want 2", via.name, got, el)
+		}
+		if got, _ := wait(c, 0, 0); got != 2 {
+			t.Errorf("via the %s: WAIT 0 0 = %d, want 2 (every follower already holds the write)", via.name, got)
+		}
+	}
+
+	c := conn(l.addr())
+	cl.stop(fs[1])
+	waitFor(t, 10*time.Second, func() bool { return c.Set(ctx, "wait.degraded", "v", 0).Err() == nil },
+		"SET with one follower down")
+	got, el := wait(c, 2, 300)
+	if got != 1 {
+		t.Errorf("one follower down: WAIT 2 300 = %d, want 1", got)
+	}
+	if el < 300*time.Millisecond || el > 300*time.Millisecond+time.Second {
+		t.Errorf("one follower down: WAIT 2 300 answered after %v, want about 300ms", el)
+	}
+	t.Logf("one follower down: WAIT 2 300 = %d after %v", got, el.Round(time.Millisecond))
+	if got, el := wait(c, 1, 5000); got != 1 || el > time.Second {
+		t.Errorf("one follower down: WAIT 1 5000 = %d after %v, want 1 at once", got, el)
+	}
+	if err := c.Do(ctx, "WAIT", 1, -1).Err(); err == nil || err.Error() != "ERR timeout is negative" {
+		t.Errorf("WAIT 1 -1: %v, want ERR timeout is negative", err)
+	}
+	if err := c.Do(ctx, "WAIT", "x", 0).Err(); err == nil || err.Error() != "ERR value is not an integer or out of range" {
+		t.Errorf("WAIT x 0: %v", err)
+	}
+}
