@@ -1,0 +1,400 @@
+package fault
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/understudy/understudy/chaos/checker"
+)
+
+// Kinds of fault, after RELIABILITY.md's table.
+const (
+	KillLeader      = "kill-leader"      // F1
+	KillFollower    = "kill-follower"    // F1, F6 with a low snapshot threshold
+	KillAll         = "kill-all"         // F2
+	PauseLeader     = "pause-leader"     // F3
+	IsolateLeader   = "isolate-leader"   // F4
+	IsolateFollower = "isolate-follower" // F4 (minority), F6
+	IsolateMajority = "isolate-majority" // F5: both followers cut off, the leader alone
+	Transfer        = "transfer-leadership"
+	WipeFollower    = "wipe-follower" // F9
+)
+
+// AllKinds lists every fault with its weight in the random schedule.
+var AllKinds = []struct {
+	Kind   string
+	Weight int
+}{
+	{KillLeader, 3}, {KillFollower, 2}, {KillAll, 1}, {PauseLeader, 3}, {Transfer, 2},
+	{IsolateLeader, 3}, {IsolateFollower, 2}, {IsolateMajority, 1}, {WipeFollower, 1},
+}
+
+func needsNetwork(kind string) bool { return strings.HasPrefix(kind, "isolate-") }
+
+// Injector runs a random, seeded schedule of faults, each injected, held,
+// healed, and followed by a wait for the cluster to be whole again.
+type Injector struct {
+	Cluster     Cluster
+	Base        time.Time
+	Rng         *rand.Rand
+	Log         *slog.Logger
+	Kinds       []string      // allowed kinds (default: all the cluster supports)
+	Quiet       time.Duration // mean pause between faults
+	Recovery    time.Duration // bound on getting whole again (I10)
+	ElectionMin time.Duration // pauses and partitions last at least this long
+
+	faults []checker.FaultRecord
+
+	mu       sync.Mutex
+	killed   map[string]bool
+	paused   map[string]bool
+	isolated map[string]bool
+}
+
+func (in *Injector) now() int64 { return int64(time.Since(in.Base)) }
+
+// Supported filters the kinds the cluster can inject; an unknown kind is
+// an error.
+func Supported(c Cluster, kinds []string) ([]string, error) {
+	known := map[string]bool{}
+	for _, k := range AllKinds {
+		known[k.Kind] = true
+	}
+	var out []string
+	for _, k := range kinds {
+		k = strings.TrimSpace(k)
+		switch {
+		case !known[k]:
+			return nil, fmt.Errorf("unknown fault kind %q", k)
+		case needsNetwork(k) && c.Name() == "local":
+			continue
+		}
+		out = append(out, k)
+	}
+	return out, nil
+}
+
+func (in *Injector) pick() string {
+	total := 0
+	weight := map[string]int{}
+	for _, k := range AllKinds {
+		weight[k.Kind] = k.Weight
+	}
+	for _, k := range in.Kinds {
+		total += weight[k]
+	}
+	x := in.Rng.Intn(total)
+	for _, k := range in.Kinds {
+		if x -= weight[k]; x < 0 {
+			return k
+		}
+	}
+	return in.Kinds[0]
+}
+
+func (in *Injector) hold(min, max time.Duration) time.Duration {
+	return min + time.Duration(in.Rng.Int63n(int64(max-min)+1))
+}
+
+// Run injects faults until ctx ends or until passes; every fault is healed
+// before it returns. It returns the faults injected.
+func (in *Injector) Run(ctx context.Context, until time.Time) []checker.FaultRecord {
+	in.killed, in.paused, in.isolated = map[string]bool{}, map[string]bool{}, map[string]bool{}
+	for ctx.Err() == nil {
+		quiet := in.hold(in.Quiet/2, in.Quiet*3/2)
+		if time.Now().Add(quiet + 3*time.Second).After(until) {
+			break
+		}
+		sleepCtx(ctx, quiet)
+		if ctx.Err() != nil {
+			break
+		}
+		kind := in.pick()
+		rec := in.one(ctx, kind)
+		rec.N = len(in.faults) + 1
+		in.faults = append(in.faults, rec)
+		in.Log.Info("fault", "n", rec.N, "kind", rec.Kind, "target", rec.Target, "at", checker.At(rec.Start),
+			"held", time.Duration(rec.Healed-rec.Start).Round(time.Millisecond), "recovered_after", recoveredAfter(rec), "err", rec.Error)
+	}
+	return in.faults
+}
+
+func recoveredAfter(r checker.FaultRecord) string {
+	if r.Recovered == checker.Never {
+		return "never"
+	}
+	return time.Duration(r.Recovered - r.Healed).Round(time.Millisecond).String()
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-t.C:
+	}
+}
+
+// one injects, holds and heals one fault, then waits for recovery. The
+// fault's own steps use a context that outlives ctx by a little, so that a
+// cancelled run still heals what it broke.
+func (in *Injector) one(ctx context.Context, kind string) checker.FaultRecord {
+	rec := checker.FaultRecord{Kind: kind, Start: in.now(), Recovered: checker.Never}
+	hctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
+	defer cancel()
+	nodes := in.Cluster.Nodes()
+	// A spontaneous election may be under way: give it a moment.
+	var leader string
+	lerr := poll(hctx, 5*time.Second, 100*time.Millisecond, func(ctx context.Context) error {
+		var err error
+		leader, err = Leader(ctx, nodes)
+		return err
+	})
+	var followers []string
+	for _, n := range nodes {
+		if n.ID != leader {
+			followers = append(followers, n.ID)
+		}
+	}
+	follower := followers[in.Rng.Intn(len(followers))]
+	if lerr != nil && kind != KillAll {
+		rec.Error = "no leader to target: " + lerr.Error()
+		rec.Healed = in.now()
+		in.recover(hctx, &rec)
+		return rec
+	}
+	var err error
+	switch kind {
+	case KillLeader, KillFollower:
+		target := leader
+		if kind == KillFollower {
+			target = follower
+		}
+		rec.Target = target
+		rec.Start = in.now()
+		if err = in.kill(hctx, target); err == nil {
+			sleepCtx(ctx, in.hold(500*time.Millisecond, 4*time.Second))
+		}
+	case KillAll:
+		rec.Target = "all"
+		rec.Start = in.now()
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		for _, n := range nodes {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if e := in.kill(hctx, n.ID); e != nil {
+					mu.Lock()
+					err = errors.Join(err, e)
+					mu.Unlock()
+				}
+			}()
+		}
+		wg.Wait()
+		sleepCtx(ctx, in.hold(200*time.Millisecond, 2*time.Second))
+	case PauseLeader:
+		rec.Target = leader
+		rec.Start = in.now()
+		if err = in.Cluster.Pause(hctx, leader); err == nil {
+			in.set(in.paused, leader, true)
+			sleepCtx(ctx, in.hold(in.ElectionMin, in.ElectionMin+3*time.Second))
+		}
+	case IsolateLeader, IsolateFollower, IsolateMajority:
+		targets := []string{leader}
+		switch kind {
+		case IsolateFollower:
+			targets = []string{follower}
+		case IsolateMajority:
+			targets = followers
+		}
+		rec.Target = strings.Join(targets, "+")
+		rec.Start = in.now()
+		for _, t := range targets {
+			if e := in.Cluster.Isolate(hctx, t); e != nil {
+				err = errors.Join(err, e)
+				continue
+			}
+			in.set(in.isolated, t, true)
+		}
+		if err == nil {
+			sleepCtx(ctx, in.hold(in.ElectionMin, in.ElectionMin+4*time.Second))
+		}
+	case Transfer:
+		rec.Target = leader
+		rec.Start = in.now()
+		var notes []string
+		for range 3 {
+			r, e := transferLeadership(hctx, in.Cluster.Nodes())
+			if e != nil {
+				err = e
+				break
+			}
+			notes = append(notes, fmt.Sprintf("%s→%s %dms", r.OldLeader, r.NewLeader, r.DurationMs))
+			sleepCtx(ctx, 300*time.Millisecond)
+		}
+		rec.Note = strings.Join(notes, ", ")
+	case WipeFollower:
+		rec.Target = follower
+		rec.Start = in.now()
+		err = in.wipe(hctx, follower, &rec)
+	default:
+		err = fmt.Errorf("unknown fault %q", kind)
+	}
+	if err != nil {
+		rec.Error = oneLine(err)
+	}
+	if herr := in.HealAll(hctx); herr != nil {
+		rec.Error = strings.TrimSpace(rec.Error + " heal: " + oneLine(herr))
+	}
+	rec.Healed = in.now()
+	in.recover(hctx, &rec)
+	return rec
+}
+
+func (in *Injector) set(m map[string]bool, id string, v bool) {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	if v {
+		m[id] = true
+	} else {
+		delete(m, id)
+	}
+}
+
+func (in *Injector) kill(ctx context.Context, id string) error {
+	if err := in.Cluster.Kill(ctx, id); err != nil {
+		return err
+	}
+	in.set(in.killed, id, true)
+	in.set(in.paused, id, false)
+	return nil
+}
+
+// wipe crashes a follower, removes it from the configuration, deletes its
+// data and starts it empty, joining the cluster again (F9), then waits for
+// it to catch up.
+func (in *Injector) wipe(ctx context.Context, id string, rec *checker.FaultRecord) error {
+	if err := in.kill(ctx, id); err != nil {
+		return err
+	}
+	err := poll(ctx, 20*time.Second, 300*time.Millisecond, func(ctx context.Context) error {
+		var others []Node
+		for _, n := range in.Cluster.Nodes() {
+			if n.ID != id {
+				others = append(others, n)
+			}
+		}
+		return removeMember(ctx, others, id)
+	})
+	if err != nil {
+		return fmt.Errorf("remove %s: %w", id, err)
+	}
+	if err := in.Cluster.Wipe(ctx, id); err != nil {
+		return fmt.Errorf("wipe %s: %w", id, err)
+	}
+	restart := time.Now()
+	if err := in.Cluster.Start(ctx, id); err != nil {
+		return fmt.Errorf("start %s empty: %w", id, err)
+	}
+	in.set(in.killed, id, false)
+	started := time.Now()
+	err = poll(ctx, 60*time.Second, 100*time.Millisecond, func(ctx context.Context) error { return in.caughtUp(ctx, id) })
+	if err != nil {
+		return fmt.Errorf("%s did not catch up: %w", id, err)
+	}
+	rec.Note = fmt.Sprintf("removed, wiped, started empty with --join (%s), joined and caught up %s later",
+		started.Sub(restart).Round(10*time.Millisecond), time.Since(started).Round(10*time.Millisecond))
+	return nil
+}
+
+// caughtUp: id is a member again and has applied at least what the leader
+// had committed just before id was asked (under load the two never match at
+// one instant).
+func (in *Injector) caughtUp(ctx context.Context, id string) error {
+	member, err := isMember(ctx, in.Cluster.Nodes(), id)
+	if err != nil {
+		return err
+	}
+	if !member {
+		return fmt.Errorf("%s is not a member yet", id)
+	}
+	var commit uint64
+	var self Node
+	for _, n := range in.Cluster.Nodes() {
+		if n.ID == id {
+			self = n
+			continue
+		}
+		if st, err := statusOf(ctx, n, time.Second); err == nil && st.Role == "leader" {
+			commit = st.CommitIndex
+		}
+	}
+	if commit == 0 {
+		return errors.New("no leader")
+	}
+	st, err := statusOf(ctx, self, time.Second)
+	if err != nil {
+		return err
+	}
+	if st.AppliedIndex < commit {
+		return fmt.Errorf("%s applied %d of %d", id, st.AppliedIndex, commit)
+	}
+	return nil
+}
+
+// HealAll undoes every fault still in force: resumes paused nodes,
+// reconnects isolated ones and starts killed ones.
+func (in *Injector) HealAll(ctx context.Context) error {
+	in.mu.Lock()
+	var paused, isolated, killed []string
+	for id := range in.paused {
+		paused = append(paused, id)
+	}
+	for id := range in.isolated {
+		isolated = append(isolated, id)
+	}
+	for id := range in.killed {
+		killed = append(killed, id)
+	}
+	in.mu.Unlock()
+	var errs []error
+	for _, id := range paused {
+		if err := in.Cluster.Resume(ctx, id); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		in.set(in.paused, id, false)
+	}
+	for _, id := range isolated {
+		if err := in.Cluster.Reconnect(ctx, id); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		in.set(in.isolated, id, false)
+	}
+	for _, id := range killed {
+		if err := in.Cluster.Start(ctx, id); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		in.set(in.killed, id, false)
+	}
+	return errors.Join(errs...)
+}
+
+// recover waits for the cluster to be whole (I10) and stamps the time.
+func (in *Injector) recover(ctx context.Context, rec *checker.FaultRecord) {
+	err := poll(ctx, in.Recovery, 100*time.Millisecond, func(ctx context.Context) error { return Whole(ctx, in.Cluster.Nodes()) })
+	if err == nil {
+		rec.Recovered = in.now()
+		return
+	}
+	rec.Error = strings.TrimSpace(rec.Error + " not whole again: " + oneLine(err))
+}
