@@ -219,7 +219,7 @@ func cmdKeys(c *ctx, argv [][]byte) Value {
 	pat := argv[1]
 	all := len(pat) == 1 && pat[0] == '*'
 	var out []Value
-	c.ks.tree.Scan(func(it item) bool {
+	c.ks.tree.Scan(func(it *item) bool {
 		if isExpired(it.exp, c.now) {
 			return true
 		}
@@ -272,7 +272,7 @@ func cmdScan(c *ctx, argv [][]byte) Value {
 	var out []Value
 	var seen int64
 	next, lastH := uint64(0), uint64(0)
-	c.ks.tree.Ascend(item{h: cursor}, func(it item) bool {
+	c.ks.tree.Ascend(&item{h: cursor}, func(it *item) bool {
 		// Stop only between hash groups so a cursor never splits keys
 		// that share a hash.
 		if seen >= count && it.h != lastH && it.h != 0 {

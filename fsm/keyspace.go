@@ -1,14 +1,16 @@
 package fsm
 
 import (
+	"sync"
 	"unsafe"
 
 	"github.com/cespare/xxhash/v2"
 	"github.com/tidwall/btree"
 )
 
-// item is one key. Items are values in the tree and are replaced whole on
-// every change. A string value is immutable; a collection (hash, list, set,
+// item is one key. The tree holds pointers to items (8 bytes a slot rather
+// than the whole item: B-tree nodes run half empty) and an item is never
+// changed once in the tree: every change stores a new one. A string value is immutable; a collection (hash, list, set,
 // sorted set) is mutated in place only while no snapshot can share it, which
 // its generation tells (see object.go): that is what lets a snapshot share
 // the tree with the live keyspace.
@@ -26,7 +28,7 @@ type expItem struct {
 	key string
 }
 
-func lessItem(a, b item) bool {
+func lessItem(a, b *item) bool {
 	if a.h != b.h {
 		return a.h < b.h
 	}
@@ -43,7 +45,7 @@ func lessExp(a, b expItem) bool {
 // keyspace is the whole database: the keys and an index of their expiries.
 // It has no lock of its own: the FSM's lock guards it.
 type keyspace struct {
-	tree *btree.BTreeG[item]
+	tree *btree.BTreeG[*item]
 	exps *btree.BTreeG[expItem]
 	// index is the log index being applied; every write stamps it on the item.
 	index uint64
@@ -53,6 +55,24 @@ type keyspace struct {
 	// touched, when non-nil, collects every key put or deleted (the keys an
 	// entry wrote, for the apply hook).
 	touched *[]string
+	// probes recycles the search keys of lookups: a probe handed to the
+	// tree escapes, and reads may run concurrently under the FSM's read lock.
+	probes sync.Pool
+}
+
+// probe returns a search key for key; give it back with unprobe.
+func (ks *keyspace) probe(key string) *item {
+	p, _ := ks.probes.Get().(*item)
+	if p == nil {
+		p = new(item)
+	}
+	p.h, p.key = hashKey(key), key
+	return p
+}
+
+func (ks *keyspace) unprobe(p *item) {
+	p.key = ""
+	ks.probes.Put(p)
 }
 
 func newKeyspace() *keyspace {
@@ -74,7 +94,13 @@ func hashKey(k string) uint64 { return xxhash.Sum64String(k) }
 
 // raw returns the item whether expired or not.
 func (ks *keyspace) raw(key string) (item, bool) {
-	return ks.tree.Get(item{h: hashKey(key), key: key})
+	q := ks.probe(key)
+	p, ok := ks.tree.Get(q)
+	ks.unprobe(q)
+	if !ok {
+		return item{}, false
+	}
+	return *p, true
 }
 
 // put stores it, keeping the expiry index in step.
@@ -86,7 +112,11 @@ func (ks *keyspace) put(it item) {
 	if ks.touched != nil {
 		*ks.touched = append(*ks.touched, it.key)
 	}
-	prev, replaced := ks.tree.Set(it)
+	p, replaced := ks.tree.Set(&it)
+	var prev item
+	if replaced {
+		prev = *p
+	}
 	if replaced && prev.exp != 0 && prev.exp != it.exp {
 		ks.exps.Delete(expItem{prev.exp, prev.key})
 	}
@@ -97,14 +127,20 @@ func (ks *keyspace) put(it item) {
 
 // del removes key; it reports whether the key existed (expired or not).
 func (ks *keyspace) del(key string) (item, bool) {
-	prev, ok := ks.tree.Delete(item{h: hashKey(key), key: key})
-	if ok && ks.touched != nil {
+	q := ks.probe(key)
+	p, ok := ks.tree.Delete(q)
+	ks.unprobe(q)
+	if !ok {
+		return item{}, false
+	}
+	prev := *p
+	if ks.touched != nil {
 		*ks.touched = append(*ks.touched, key)
 	}
-	if ok && prev.exp != 0 {
+	if prev.exp != 0 {
 		ks.exps.Delete(expItem{prev.exp, prev.key})
 	}
-	return prev, ok
+	return prev, true
 }
 
 // clear removes everything.

@@ -54,7 +54,7 @@ func newMemberTree() *btree.BTreeG[member] {
 
 // swap stores it in place of the item with the same key without stamping a
 // new version: the copy-on-write copy of an object is not a logical change.
-func (ks *keyspace) swap(it item) { ks.tree.Set(it) }
+func (ks *keyspace) swap(it item) { ks.tree.Set(&it) }
 
 // getTyped returns the live item at key and its value as a T. ok is false
 // when the key does not exist; errv is WRONGTYPE when it holds another type.

@@ -122,8 +122,8 @@ func (s *snapshot) write(out io.Writer) error {
 		w.str(s.meta[id].AdminAddr)
 	}
 	w.buf = binary.AppendUvarint(w.buf, uint64(s.ks.len()))
-	s.ks.tree.Scan(func(it item) bool {
-		writeItem(w, it)
+	s.ks.tree.Scan(func(it *item) bool {
+		writeItem(w, *it)
 		return w.err == nil
 	})
 	w.flush()
