@@ -19,7 +19,7 @@ var nodeCommands = []string{
 	"blmove", "blpop", "brpop", "brpoplpush",
 	"client", "cluster", "command", "config", "discard", "echo", "exec", "hello", "info",
 	"multi", "ping", "psubscribe", "publish", "pubsub", "punsubscribe", "quit", "readonly",
-	"readwrite", "role", "select", "sentinel", "subscribe", "time", "unsubscribe", "unwatch",
+	"readwrite", "role", "select", "sentinel", "slowlog", "subscribe", "time", "unsubscribe", "unwatch",
 	"wait", "watch",
 }
 
@@ -36,6 +36,7 @@ var notInScript = map[string]string{
 	"wait":      "TestCompat_WAIT",
 	"config":    "differs by design (CONFIG GET answers Understudy's settings; SET is refused)",
 	"quit":      "ends the connection",
+	"slowlog":   "server.TestSlowlog_EntriesAsRedis (entries describe the node and the client)",
 }
 
 // commandTable returns COMMAND's entries by name.

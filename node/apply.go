@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"math/rand/v2"
+	"time"
 
 	"github.com/hashicorp/raft"
 	"github.com/understudy/understudy/fsm"
@@ -98,15 +99,18 @@ func (n *Node) notLeader() error {
 // runBatcher is the only caller of raft.Apply. Writes queued by all
 // connections while earlier entries commit go out together in one entry, so
 // throughput grows with load instead of paying one commit per command. At most
-// MaxInflight entries are outstanding at once.
+// MaxInflight entries are outstanding at once; the group policy (group.go)
+// decides whether a short wait would let a round's writes travel together.
 func (n *Node) runBatcher() {
 	defer n.wg.Done()
 	var pending []*writeReq
 	inflight := 0
-	done := make(chan struct{}, n.cfg.MaxInflight)
+	done := make(chan time.Duration, n.cfg.MaxInflight)
 	var buf []byte
+	g := newGrouper(n.cfg.GroupWait)
+	defer g.timer.Stop()
 	for {
-		if len(pending) == 0 || inflight >= n.cfg.MaxInflight {
+		if len(pending) == 0 || inflight >= n.cfg.MaxInflight || g.waiting {
 			select {
 			case <-n.stop:
 				for _, r := range pending {
@@ -119,8 +123,11 @@ func (n *Node) runBatcher() {
 				return
 			case r := <-n.writes:
 				pending = n.enqueue(pending, r)
-			case <-done:
+			case d := <-done:
 				inflight--
+				g.committed(d)
+			case <-g.timer.C:
+				g.expired()
 			}
 		}
 	drain:
@@ -128,11 +135,15 @@ func (n *Node) runBatcher() {
 			select {
 			case r := <-n.writes:
 				pending = n.enqueue(pending, r)
-			case <-done:
+			case d := <-done:
 				inflight--
+				g.committed(d)
 			default:
 				break drain
 			}
+		}
+		if inflight >= n.cfg.MaxInflight || len(pending) == 0 || g.wait(len(pending)) {
+			continue
 		}
 		for inflight < n.cfg.MaxInflight && len(pending) > 0 {
 			size, k := 0, 0
@@ -149,6 +160,7 @@ func (n *Node) runBatcher() {
 			buf, ok = n.propose(buf[:0], batch, done)
 			if ok {
 				inflight++
+				g.proposed(len(batch))
 			}
 		}
 	}
@@ -164,7 +176,7 @@ func (n *Node) enqueue(pending []*writeReq, r *writeReq) []*writeReq {
 
 // propose builds one entry from batch and hands it to Raft; a goroutine waits
 // for the commit and completes every future in the batch.
-func (n *Node) propose(buf []byte, batch []*writeReq, done chan<- struct{}) ([]byte, bool) {
+func (n *Node) propose(buf []byte, batch []*writeReq, done chan<- time.Duration) ([]byte, bool) {
 	if n.raft.State() != raft.Leader {
 		err := n.notLeader()
 		for _, r := range batch {
@@ -179,9 +191,13 @@ func (n *Node) propose(buf []byte, batch []*writeReq, done chan<- struct{}) ([]b
 	}
 	// Raft keeps the slice: it must not share memory with the next entry.
 	data := append([]byte(nil), buf...)
+	start := time.Now()
 	af := n.raft.Apply(data, 0)
 	go func() {
 		err := af.Error()
+		if obs := n.cfg.Observer; obs != nil && err == nil {
+			obs.ObserveApply(len(batch), time.Since(start))
+		}
 		var res *fsm.Result
 		if err == nil {
 			res, _ = af.Response().(*fsm.Result)
@@ -198,7 +214,7 @@ func (n *Node) propose(buf []byte, batch []*writeReq, done chan<- struct{}) ([]b
 				r.fut.complete(res.Replies[i], nil)
 			}
 		}
-		done <- struct{}{}
+		done <- time.Since(start)
 	}()
 	return buf, true
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/raft"
+	"github.com/understudy/understudy/tlsconf"
 )
 
 // Peer is one member of the initial cluster.
@@ -68,11 +69,21 @@ type Config struct {
 	MaxInflight int
 	// MaxBatchBytes bounds one log entry.
 	MaxBatchBytes int
+	// GroupWait bounds how long a write may wait for the rest of a busy
+	// round to join its log entry (group commit); negative turns waiting off.
+	GroupWait time.Duration
 	// MaxQueue bounds writes waiting to be proposed; beyond it writes fail fast.
 	MaxQueue int
 
+	// Observer, if set, receives apply and snapshot timings (metrics).
+	Observer Observer
+
 	// Transport, if set, replaces the TCP transport (the in-memory transport in tests).
 	Transport raft.Transport
+	// TLS, if set, runs the Raft transport over TLS: TLS.Server accepts
+	// peers (requiring their certificates when it has client CAs) and
+	// TLS.Client dials them. Ignored when Transport is set.
+	TLS *tlsconf.Pair
 	// InMemory keeps the log, stable and snapshot stores in memory (tests).
 	InMemory bool
 
@@ -93,6 +104,7 @@ func Defaults() Config {
 		MaxAppendEntries:   256,
 		MaxInflight:        2,
 		MaxBatchBytes:      4 << 20,
+		GroupWait:          time.Millisecond,
 		MaxQueue:           100000,
 	}
 }
@@ -124,6 +136,7 @@ func (c *Config) setDefaults() {
 	if c.MaxBatchBytes == 0 {
 		c.MaxBatchBytes = d.MaxBatchBytes
 	}
+	setDur(&c.GroupWait, d.GroupWait)
 	if c.MaxQueue == 0 {
 		c.MaxQueue = d.MaxQueue
 	}

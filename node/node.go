@@ -30,6 +30,8 @@ type Node struct {
 	trans  raft.Transport
 	bolt   *raftboltdb.BoltStore
 	closer func() error // closes the transport
+	// guard fences raft.db after a failed write (diskguard.go).
+	guard *diskGuard
 
 	// readyTerm is the term in which this node, as leader, has applied an
 	// entry of its own (its Barrier returned). Reads are served only while
@@ -110,11 +112,15 @@ func (n *Node) open() error {
 			return err
 		}
 		n.bolt = bolt
-		cached, err := raft.NewLogCache(256, bolt)
+		n.guard = newDiskGuard(bolt, path, n.log)
+		// Entries carry whole batches of writes, so a few dozen cover what
+		// a follower that is merely behind asks for; a larger cache only
+		// holds memory.
+		cached, err := raft.NewLogCache(64, n.guard)
 		if err != nil {
 			return fmt.Errorf("log cache: %w", err)
 		}
-		logs, stable = cached, bolt
+		logs, stable = cached, n.guard
 		snapDir := filepath.Join(cfg.DataDir, "snapshots")
 		fss, err := raft.NewFileSnapshotStoreWithLogger(cfg.DataDir, 2, newRaftLogger(cfg.Logger, "snapshot"))
 		if err != nil {
@@ -134,14 +140,19 @@ func (n *Node) open() error {
 		if err != nil {
 			return fmt.Errorf("resolve raft address %s: %w", cfg.AdvertiseRaftAddr, err)
 		}
-		tcp, err := raft.NewTCPTransportWithLogger(cfg.RaftAddr, adv, 3, 10*time.Second, newRaftLogger(cfg.Logger, "transport"))
+		var tcp *raft.NetworkTransport
+		if cfg.TLS != nil {
+			tcp, err = newTLSTransport(cfg.RaftAddr, adv, cfg.TLS, cfg)
+		} else {
+			tcp, err = raft.NewTCPTransportWithLogger(cfg.RaftAddr, adv, 3, 10*time.Second, newRaftLogger(cfg.Logger, "transport"))
+		}
 		if err != nil {
 			return fmt.Errorf("listen raft %s: %w", cfg.RaftAddr, err)
 		}
 		n.trans, n.closer = noPipeline{tcp}, tcp.Close
 	}
 
-	r, err := raft.NewRaft(rc, n.fsm, logs, stable, snaps, n.trans)
+	r, err := raft.NewRaft(rc, n.raftFSM(), logs, stable, snaps, n.trans)
 	if err != nil {
 		if n.closer != nil {
 			_ = n.closer()
@@ -218,8 +229,10 @@ func (n *Node) Close() error {
 		return nil
 	}
 	close(n.stop)
-	err := n.raft.Shutdown().Error()
-	n.wg.Wait()
+	ok, err := n.shutdownRaft()
+	if !ok {
+		return err // Raft is parked behind a failed disk write (diskguard.go)
+	}
 	if n.closer != nil {
 		if cerr := n.closer(); cerr != nil && err == nil {
 			err = cerr

@@ -32,9 +32,9 @@ func (c *conn) infoLine() string {
 	now := time.Now()
 	age := int64(now.Sub(c.created).Seconds())
 	idle := int64(now.Sub(time.Unix(0, c.lastActive.Load())).Seconds())
-	return fmt.Sprintf("id=%d addr=%s laddr=%s fd=0 name=%s age=%d idle=%d flags=%s db=0 sub=%d psub=%d ssub=0 multi=%d qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=16384 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd=%s user=default redir=-1 resp=%d lib-name=%s lib-ver=%s",
+	return fmt.Sprintf("id=%d addr=%s laddr=%s fd=0 name=%s age=%d idle=%d flags=%s db=0 sub=%d psub=%d ssub=0 multi=%d qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=16384 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd=%s user=%s redir=-1 resp=%d lib-name=%s lib-ver=%s",
 		c.id, c.nc.RemoteAddr(), c.nc.LocalAddr(), name, age, idle, flags,
-		sub, psub, multi, cmd, c.proto.Load(), c.libName(), c.libVer())
+		sub, psub, multi, cmd, c.auth.userName(), c.proto.Load(), c.libName(), c.libVer())
 }
 
 func (c *conn) libName() string {
@@ -128,7 +128,7 @@ func clientKill(c *conn, args [][]byte) fsm.Value {
 		return fsm.Err("ERR syntax error")
 	}
 	var id int64 = -1
-	var addr, laddr string
+	var addr, laddr, user string
 	skipMe := true
 	for i := 0; i < len(args); i += 2 {
 		v := string(args[i+1])
@@ -143,6 +143,11 @@ func clientKill(c *conn, args [][]byte) fsm.Value {
 			addr = v
 		case "laddr":
 			laddr = v
+		case "user":
+			if _, ok := c.srv.cfg.Users.byName[v]; !ok {
+				return fsm.Err("ERR No such user '" + oneLine(v) + "'")
+			}
+			user = v
 		case "skipme":
 			skipMe = strings.EqualFold(v, "yes")
 		default:
@@ -152,7 +157,7 @@ func clientKill(c *conn, args [][]byte) fsm.Value {
 	var n int64
 	for _, o := range c.srv.snapshotConns() {
 		if (id >= 0 && o.id != id) || (addr != "" && o.nc.RemoteAddr().String() != addr) ||
-			(laddr != "" && o.nc.LocalAddr().String() != laddr) || (skipMe && o == c) {
+			(laddr != "" && o.nc.LocalAddr().String() != laddr) || (user != "" && o.auth.userName() != user) || (skipMe && o == c) {
 			continue
 		}
 		o.nc.Close()
@@ -165,7 +170,7 @@ func clientKill(c *conn, args [][]byte) fsm.Value {
 func (s *Server) configValues() map[string]string {
 	nc := s.node.Config()
 	return map[string]string{
-		"maxclients":                      "10000",
+		"maxclients":                      strconv.Itoa(s.cfg.Clients.MaxClients),
 		"databases":                       "1",
 		"proto-max-bulk-len":              strconv.FormatInt(s.cfg.Limits.MaxBulkLen, 10),
 		"port":                            strconv.Itoa(func() int { _, p := splitHostPort(s.ln.Addr().String()); return p }()),
@@ -173,8 +178,9 @@ func (s *Server) configValues() map[string]string {
 		"appendonly":                      "yes",
 		"appendfsync":                     "always",
 		"save":                            "",
-		"timeout":                         "0",
-		"maxmemory":                       "0",
+		"timeout":                         strconv.FormatInt(int64(s.cfg.Clients.IdleTimeout/time.Second), 10),
+		"maxmemory":                       strconv.FormatInt(s.cfg.Clients.MaxMemory, 10),
+		"client-output-buffer-limit":      "normal 0 0 0 replica 0 0 0 " + s.cfg.Clients.PubSub.String(),
 		"maxmemory-policy":                "noeviction",
 		"replica-read-only":               "yes",
 		"slave-read-only":                 "yes",
@@ -187,6 +193,8 @@ func (s *Server) configValues() map[string]string {
 		"understudy-snapshot-threshold":   strconv.FormatUint(nc.SnapshotThreshold, 10),
 		"understudy-trailing-logs":        strconv.FormatUint(nc.TrailingLogs, 10),
 		"understudy-sentinel-name":        s.cfg.SentinelName,
+		"slowlog-log-slower-than":         strconv.FormatInt(s.cfg.SlowlogLogSlowerThan, 10),
+		"slowlog-max-len":                 strconv.Itoa(s.cfg.SlowlogMaxLen),
 	}
 }
 

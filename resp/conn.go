@@ -37,7 +37,8 @@ type slot struct {
 	// node-local replies into the transaction's array).
 	post func(fsm.Value) fsm.Value
 	// block extends the wait for a forwarded reply (blocking commands).
-	block time.Duration
+	block   time.Duration
+	cmdMeta // command stats and slow log (cmdstats.go)
 }
 
 func (s *slot) wait() {
@@ -62,6 +63,8 @@ type conn struct {
 	// forwarded marks a connection from a follower relaying its clients: it is
 	// never forwarded again (no loops) and not closed on leadership changes.
 	forwarded atomic.Bool
+	// auth is who the client is (auth.go).
+	auth authState
 
 	last      *slot
 	lastClass class
@@ -85,6 +88,10 @@ type conn struct {
 	readonly atomic.Bool
 	// Mirrors of reader-owned state for CLIENT LIST on other goroutines.
 	nSub, nPSub, nMulti atomic.Int32
+	cur                 curCmd // the command being dispatched (cmdstats.go)
+
+	// lim is this connection's part of the client limits (limits.go).
+	lim connLimits
 }
 
 // mirror publishes the reader-owned state CLIENT LIST shows.
@@ -103,14 +110,15 @@ func newConn(s *Server, nc net.Conn) *conn {
 		srv:     s,
 		nc:      nc,
 		id:      s.nextID.Add(1),
-		rd:      NewReader(nc, s.cfg.Limits),
-		wr:      NewWriter(nc),
 		slots:   make(chan *slot, s.cfg.MaxPipeline),
 		pushes:  make(chan fsm.Value, maxPendingPushes),
 		created: time.Now(),
 	}
 	c.lastActive.Store(c.created.UnixNano())
+	c.rd = NewReader(c.input(), s.cfg.Limits) // input, output: idle and write timeouts (limits.go)
+	c.wr = NewWriter(c.output())
 	c.proto.Store(2)
+	c.auth.set(s.cfg.Users.anon)
 	return c
 }
 
@@ -143,6 +151,9 @@ func (c *conn) serve() {
 			}
 			return
 		}
+		if c.lim.probation && !c.onProbation(argv) { // accepted past maxclients (limits.go)
+			return
+		}
 		c.srv.stats.commands.Add(1)
 		quit := c.dispatch(argv)
 		c.mirror()
@@ -153,6 +164,8 @@ func (c *conn) serve() {
 }
 
 func (c *conn) push(s *slot) {
+	c.stamp(s)
+	c.lim.owed.Add(1)
 	c.slots <- s
 }
 
@@ -186,6 +199,7 @@ func (c *conn) writeLoop(done chan<- struct{}) {
 				broken = true
 				c.nc.Close()
 			}
+			c.pushWritten(v)
 			continue
 		case sl, ok := <-c.slots:
 			if !ok {
@@ -202,6 +216,8 @@ func (c *conn) writeLoop(done chan<- struct{}) {
 		s.wait()
 		c.wr.SetProto(int(c.proto.Load()))
 		var err error
+		var out fsm.Value // what was written, for the stats (raw: relayed as is)
+		var raw []byte
 		switch {
 		case s.fut != nil:
 			v, ferr := s.fut.Result()
@@ -210,19 +226,25 @@ func (c *conn) writeLoop(done chan<- struct{}) {
 			} else if s.post != nil {
 				v = s.post(v)
 			}
+			out = v
 			err = c.wr.WriteValue(v)
 		case s.done != nil:
 			switch {
 			case s.err != nil:
-				err = c.wr.WriteValue(c.srv.errorReply(s.err, s.write))
+				out = c.srv.errorReply(s.err, s.write)
+				err = c.wr.WriteValue(out)
 			case s.post != nil && len(s.raw) > 0 && s.raw[0] != '-':
-				err = c.wr.WriteValue(s.post(fsm.Value{}))
+				out = s.post(fsm.Value{})
+				err = c.wr.WriteValue(out)
 			default:
+				raw = s.raw
 				err = c.wr.WriteRaw(s.raw)
 			}
 		default:
+			out = s.val
 			err = c.wr.WriteValue(s.val)
 		}
+		c.finish(s, out, raw)
 		if err == nil && (len(c.slots) == 0 || s.quit) {
 			err = c.wr.Flush()
 		}
@@ -231,6 +253,7 @@ func (c *conn) writeLoop(done chan<- struct{}) {
 			// Unblock the reader: it may be waiting to push more slots.
 			c.nc.Close()
 		}
+		c.lim.owed.Add(-1)
 	}
 }
 
@@ -238,8 +261,13 @@ func (c *conn) writeLoop(done chan<- struct{}) {
 func (c *conn) dispatch(argv [][]byte) bool {
 	n := c.srv.node
 	name := lowerName(argv[0])
-	c.lastActive.Store(time.Now().UnixNano())
+	c.beginCmd(name, argv)
+	c.lastActive.Store(c.cur.start.UnixNano())
 	c.lastCmd.Store(&name)
+	// One atomic load for an authenticated client with every permission.
+	if (!c.auth.full.Load() || c.fwdTx || name == "reset") && c.authGate(name, argv) {
+		return false
+	}
 	leads := n.IsLeader() || c.forwarded.Load()
 	if isTxControl(name) {
 		if leads {
@@ -333,6 +361,10 @@ func (c *conn) dispatch(argv [][]byte) bool {
 		return false
 	}
 	if leads {
+		if c.srv.denyOOM(cmd) { // maxmemory (memory.go)
+			c.push(&slot{val: errOOM})
+			return false
+		}
 		s := &slot{write: cmd.IsWrite()}
 		if s.write {
 			c.order(classWrite, s)

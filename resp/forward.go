@@ -56,15 +56,24 @@ func (s *Server) route(c *conn, argv [][]byte, write bool, block time.Duration) 
 	// must not be the new one (it would wait for itself).
 	// A connection from an older term may lead to a process that has since
 	// restarted: a write sent into it would come back "unknown" for nothing.
-	if c.up != nil && (c.up.addr != li.ClientAddr || c.up.broken() || c.up.term != s.node.Raft().CurrentTerm()) {
+	// A client that authenticated as someone else (or switched protocol)
+	// gets a leader connection of that identity, except inside a forwarded
+	// transaction, whose state lives on the connection it started on.
+	cred := c.auth.session().cred
+	if c.up != nil && (c.up.addr != li.ClientAddr || c.up.broken() || c.up.term != s.node.Raft().CurrentTerm() ||
+		((c.up.cred.key != cred.key || c.up.proto != int(c.proto.Load())) && !c.fwdTx)) {
 		c.releaseUpstream()
 	}
 	sl := &slot{write: write, done: make(chan struct{}), block: block}
 	c.order(classForward, sl)
 	if c.up == nil {
-		up, err := s.pool.get(li.ClientAddr, int(c.proto.Load()))
+		up, err := s.pool.get(li.ClientAddr, int(c.proto.Load()), cred)
 		if err != nil {
-			sl.err = err
+			if raw, ok := refusedReply(err); ok {
+				sl.raw = raw // the leader's own NOAUTH or WRONGPASS
+			} else {
+				sl.err = err
+			}
 			close(sl.done)
 			return sl
 		}
@@ -99,6 +108,7 @@ func (c *conn) releaseUpstream() {
 type upstream struct {
 	addr    string
 	proto   int
+	cred    credential // the client identity it authenticated as (no password kept)
 	term    uint64
 	nc      net.Conn
 	timeout time.Duration
@@ -227,11 +237,13 @@ func newUpstreamPool(s *Server) *upstreamPool {
 	return &upstreamPool{srv: s, idle: map[string][]*upstream{}, active: map[*upstream]struct{}{}}
 }
 
-func poolKey(addr string, proto int) string { return fmt.Sprintf("%s/%d", addr, proto) }
+func poolKey(addr string, proto int, credKey string) string {
+	return fmt.Sprintf("%s/%d/%s", addr, proto, credKey)
+}
 
-func (p *upstreamPool) get(addr string, proto int) (*upstream, error) {
+func (p *upstreamPool) get(addr string, proto int, cred credential) (*upstream, error) {
 	term := p.srv.node.Raft().CurrentTerm()
-	key := poolKey(addr, proto)
+	key := poolKey(addr, proto, cred.key)
 	p.mu.Lock()
 	for len(p.idle[key]) > 0 {
 		list := p.idle[key]
@@ -244,17 +256,24 @@ func (p *upstreamPool) get(addr string, proto int) (*upstream, error) {
 		u.close()
 	}
 	p.mu.Unlock()
-	return p.dial(addr, proto, term)
+	return p.dial(addr, proto, term, cred)
 }
 
-func (p *upstreamPool) dial(addr string, proto int, term uint64) (*upstream, error) {
-	nc, err := net.DialTimeout("tcp", addr, 2*time.Second)
+// dial opens a relay connection: it authenticates as the client (so the
+// leader checks the client's password against its own users, and the
+// relay can do no more than the client could), then marks itself
+// forwarded. A relay connection never changes identity afterwards.
+func (p *upstreamPool) dial(addr string, proto int, term uint64, cred credential) (*upstream, error) {
+	nc, err := p.srv.dialLeader(addr)
 	if err != nil {
 		return nil, fmt.Errorf("%w %s: %v", errUpstreamDial, addr, err)
 	}
 	rd := NewReader(nc, Limits{})
-	hello := [][]byte{[]byte(forwardHello)}
-	req := AppendCommand(nil, hello)
+	var req []byte
+	if cred.user != "" {
+		req = AppendCommand(req, [][]byte{[]byte("AUTH"), []byte(cred.user), []byte(cred.pass)})
+	}
+	req = AppendCommand(req, [][]byte{[]byte(forwardHello)})
 	if proto == 3 {
 		req = AppendCommand(req, [][]byte{[]byte("HELLO"), []byte("3")})
 	}
@@ -263,8 +282,12 @@ func (p *upstreamPool) dial(addr string, proto int, term uint64) (*upstream, err
 		nc.Close()
 		return nil, fmt.Errorf("%w %s: %v", errUpstreamDial, addr, err)
 	}
-	for range 1 + boolInt(proto == 3) {
+	for range boolInt(cred.user != "") + 1 + boolInt(proto == 3) {
 		raw, err := rd.ReadReply()
+		if err == nil && authRefusal(raw) {
+			nc.Close()
+			return nil, &leaderRefusedError{addr: addr, reply: raw}
+		}
 		if err != nil || (len(raw) > 0 && raw[0] == '-') {
 			nc.Close()
 			return nil, fmt.Errorf("%w %s: handshake: %v %q", errUpstreamDial, addr, err, raw)
@@ -272,7 +295,7 @@ func (p *upstreamPool) dial(addr string, proto int, term uint64) (*upstream, err
 	}
 	_ = nc.SetDeadline(time.Time{})
 	u := &upstream{
-		addr: addr, proto: proto, term: term, nc: nc,
+		addr: addr, proto: proto, term: term, nc: nc, cred: credential{user: cred.user, key: cred.key},
 		timeout: p.srv.cfg.ForwardTimeout,
 		w:       bufio.NewWriterSize(nc, 16<<10),
 		wake:    make(chan struct{}, 1),
@@ -301,7 +324,7 @@ func (p *upstreamPool) put(u *upstream) {
 		u.close()
 		return
 	}
-	key := poolKey(u.addr, u.proto)
+	key := poolKey(u.addr, u.proto, u.cred.key)
 	p.mu.Lock()
 	if len(p.idle[key]) >= maxIdlePerLeader {
 		p.mu.Unlock()

@@ -34,8 +34,13 @@ func cmdInfo(c *conn, argv [][]byte) fsm.Value {
 	s := c.srv
 	add("Server", s.infoServer)
 	add("Clients", s.infoClients)
+	add("Memory", s.infoMemory)
 	add("Stats", s.infoStats)
 	add("Replication", s.infoReplication)
+	if want["all"] || want["everything"] || want["commandstats"] {
+		add("Commandstats", s.infoCommandstats) // not in the default set, as in Redis
+	}
+	add("Errorstats", s.infoErrorstats)
 	add("Keyspace", s.infoKeyspace)
 	return fsm.Value{Kind: fsm.KindVerbatim, Str: []byte(sb.String())}
 }
@@ -63,12 +68,14 @@ func (s *Server) infoServer(sb *strings.Builder) {
 func (s *Server) infoClients(sb *strings.Builder) {
 	kv(sb, "connected_clients", s.numConns())
 	kv(sb, "blocked_clients", 0)
-	kv(sb, "maxclients", 10000)
+	kv(sb, "maxclients", s.cfg.Clients.MaxClients)
 }
 
 func (s *Server) infoStats(sb *strings.Builder) {
 	st := &s.stats
 	kv(sb, "total_connections_received", st.connsTotal.Load())
+	kv(sb, "rejected_connections", s.lim.rejectedConns.Load())
+	kv(sb, "client_output_buffer_limit_disconnections", s.lim.outputDisconnects.Load())
 	kv(sb, "total_commands_processed", st.commands.Load())
 	kv(sb, "total_writes_processed", st.writesServed.Load())
 	kv(sb, "total_reads_processed", st.readsServed.Load())
@@ -77,6 +84,7 @@ func (s *Server) infoStats(sb *strings.Builder) {
 	kv(sb, "rejected_commands", st.rejected.Load())
 	kv(sb, "uncertain_replies", st.uncertain.Load())
 	kv(sb, "total_error_replies_protocol", st.protoErrors.Load())
+	kv(sb, "total_error_replies", s.cmdstats.errAll.Load())
 }
 
 func splitHostPort(addr string) (string, int) {

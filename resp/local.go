@@ -48,8 +48,14 @@ func lookupLocal(name string) *localCmd {
 		return &localReadwrite
 	case "time":
 		return &localTime
+	case "slowlog":
+		return &localSlowlog
 	case "understudy.forwarded":
 		return &localForwarded
+	case "auth":
+		return &localAuth
+	case "acl":
+		return &localACL
 	}
 	return nil
 }
@@ -71,8 +77,9 @@ var (
 	localReadonly  = localCmd{"readonly", 1, cmdReadonly}
 	localReadwrite = localCmd{"readwrite", 1, cmdReadwrite}
 	localTime      = localCmd{"time", 1, cmdTime}
+	localSlowlog   = localCmd{"slowlog", -2, cmdSlowlog}
 	localForwarded = localCmd{"understudy.forwarded", 1, func(c *conn, _ [][]byte) fsm.Value {
-		c.forwarded.Store(true)
+		c.markForwarded() // not a client for maxclients (limits.go)
 		return fsm.OK
 	}}
 )
@@ -113,17 +120,31 @@ func cmdHello(c *conn, argv [][]byte) fsm.Value {
 		proto = int(v)
 		i = 2
 	}
+	var auth bool
+	var user, pass []byte
+	var setName *string
 	for ; i < len(argv); i++ {
 		switch {
 		case strings.EqualFold(string(argv[i]), "auth") && i+2 < len(argv):
-			i += 2 // no authentication configured: accepted, as Redis does with the default user
+			auth, user, pass = true, argv[i+1], argv[i+2]
+			i += 2
 		case strings.EqualFold(string(argv[i]), "setname") && i+1 < len(argv):
 			name := string(argv[i+1])
-			c.name.Store(&name)
+			setName = &name
 			i++
 		default:
 			return fsm.Err("ERR Syntax error in HELLO option '" + string(argv[i]) + "'")
 		}
+	}
+	// As Redis: authenticate first, then the name, then the protocol.
+	if v, ok := c.helloAuth(auth, user, pass); !ok {
+		return v
+	}
+	if setName != nil {
+		if strings.ContainsAny(*setName, " \n") {
+			return fsm.Err("ERR Client names cannot contain spaces, newlines or special characters.")
+		}
+		c.name.Store(setName)
 	}
 	c.proto.Store(int32(proto))
 	role := "replica"
@@ -213,7 +234,7 @@ var nodeCommands = []struct {
 	// subcommands in Redis; "readonly" sums them up for routing clients.
 	// SENTINEL is left out, as a Redis server leaves it out.
 	{"info", -1, "loading", 0, 0, 0}, {"role", 1, "fast", 0, 0, 0}, {"client", -2, "readonly", 0, 0, 0},
-	{"config", -2, "readonly", 0, 0, 0}, {"time", 1, "fast", 0, 0, 0},
+	{"config", -2, "readonly", 0, 0, 0}, {"time", 1, "fast", 0, 0, 0}, {"slowlog", -2, "readonly", 0, 0, 0},
 	{"cluster", -2, "readonly", 0, 0, 0}, {"readonly", 1, "fast", 0, 0, 0}, {"readwrite", 1, "fast", 0, 0, 0},
 	{"multi", 1, "fast", 0, 0, 0}, {"exec", 1, "loading", 0, 0, 0}, {"discard", 1, "fast", 0, 0, 0},
 	{"watch", -2, "fast", 1, -1, 1}, {"unwatch", 1, "fast", 0, 0, 0},
@@ -222,6 +243,7 @@ var nodeCommands = []struct {
 	{"pubsub", -2, "readonly", 0, 0, 0}, {"wait", 3, "noscript", 0, 0, 0},
 	{"blpop", -3, "write", 1, -2, 1}, {"brpop", -3, "write", 1, -2, 1},
 	{"blmove", 6, "write", 1, 2, 1}, {"brpoplpush", 4, "write", 1, 2, 1},
+	{"auth", -2, "fast", 0, 0, 0}, {"acl", -2, "readonly", 0, 0, 0}, {"reset", 1, "fast", 0, 0, 0},
 }
 
 func nodeCommandInfo(name string) (fsm.Value, bool) {

@@ -112,11 +112,13 @@ func (s *subState) count() int { return len(s.channels) + len(s.patterns) }
 // pushAsync queues an out-of-band message for the writer; a subscriber too
 // slow to keep up is disconnected rather than allowed to grow memory.
 func (c *conn) pushAsync(v fsm.Value) {
+	if !c.reservePush(v) { // the pub/sub output buffer limit (output.go)
+		return
+	}
 	select {
 	case c.pushes <- v:
 	default:
-		c.srv.log.Warn("disconnecting slow subscriber", "client", c.nc.RemoteAddr().String(), "pending", maxPendingPushes)
-		c.nc.Close()
+		c.cutForLimit("too many pub/sub messages pending", "pending", maxPendingPushes)
 	}
 }
 

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/understudy/understudy/node"
+	"github.com/understudy/understudy/tlsconf"
 )
 
 // FollowerMode says what a follower does with a data command.
@@ -39,7 +40,21 @@ type Config struct {
 	Version     string
 	// SentinelName is the master name the Sentinel commands answer for.
 	SentinelName string
-	Logger       *slog.Logger
+	// Users are the accounts clients authenticate as (nil: only the
+	// default user, without a password).
+	Users *Users
+	// SlowlogLogSlowerThan (µs) and SlowlogMaxLen are Redis's
+	// slowlog-log-slower-than (negative: off, 0: every command) and
+	// slowlog-max-len (slowlog.go).
+	SlowlogLogSlowerThan int64
+	SlowlogMaxLen        int
+	// TLS, if set, serves clients over TLS only (TLS.Server), and a follower
+	// forwards to the leader's client port with TLS.Client.
+	TLS    *tlsconf.Pair
+	Logger *slog.Logger
+
+	// Clients bounds client connections, idle time, output and memory (limits.go).
+	Clients ClientLimits
 }
 
 // Server is the client-facing RESP listener of one node.
@@ -60,7 +75,10 @@ type Server struct {
 	blockers *blockers
 	nextID   atomic.Int64
 	stats    stats
+	cmdstats *cmdStats
+	slowlog  *slowlog
 	shutdown chan struct{}
+	lim      limiter // client limits (limits.go)
 }
 
 type stats struct {
@@ -95,9 +113,17 @@ func NewServer(cfg Config, n *node.Node) (*Server, error) {
 	if cfg.SentinelName == "" {
 		cfg.SentinelName = "understudy"
 	}
+	if cfg.Users == nil {
+		cfg.Users = defaultUsers()
+	}
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return nil, fmt.Errorf("listen client %s: %w", cfg.Addr, err)
+	}
+	if cfg.TLS != nil {
+		// Handshakes run in each connection's goroutine, and closing a
+		// connection never waits on a client that has stopped reading.
+		ln = tlsconf.NewListener(ln, cfg.TLS.Server)
 	}
 	s := &Server{
 		cfg:      cfg,
@@ -109,8 +135,11 @@ func NewServer(cfg Config, n *node.Node) (*Server, error) {
 		shutdown: make(chan struct{}),
 		hub:      newHub(),
 		blockers: newBlockers(),
+		cmdstats: newCmdStats(),
+		slowlog:  newSlowlog(cfg.SlowlogLogSlowerThan, cfg.SlowlogMaxLen),
 	}
 	s.pool = newUpstreamPool(s)
+	s.startLimits()
 	return s, nil
 }
 
@@ -147,6 +176,9 @@ func (s *Server) Serve() error {
 		}
 		delay = 0
 		c := newConn(s, nc)
+		if !s.admit(c) { // maxclients (limits.go)
+			continue
+		}
 		s.mu.Lock()
 		if s.closed {
 			s.mu.Unlock()
@@ -160,6 +192,7 @@ func (s *Server) Serve() error {
 		go func() {
 			defer s.wg.Done()
 			c.serve()
+			s.releaseConn(c)
 			s.mu.Lock()
 			delete(s.conns, c)
 			s.mu.Unlock()

@@ -213,6 +213,10 @@ func (c *conn) queue(name string, argv [][]byte) {
 		t.dirty = true
 		c.push(&slot{val: fsm.ErrArity(cmd.Name)})
 		return
+	case c.srv.denyOOM(cmd): // maxmemory, checked at queue time as Redis does (memory.go)
+		t.dirty = true
+		c.push(&slot{val: errOOM})
+		return
 	}
 	t.cmds = fsm.AppendCmd(t.cmds, fsm.Cmd{Op: fsm.OpClient, Argv: argv})
 	t.items = append(t.items, txItem{})

@@ -3,6 +3,7 @@ package rpc
 import (
 	"context"
 	"crypto/sha256"
+	"crypto/tls"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -13,13 +14,19 @@ import (
 	adminpb "github.com/understudy/understudy/proto/understudy/v1"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 )
 
-func dial(addr string) (*grpc.ClientConn, error) {
-	cc, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+// dial connects to an admin API over TLS when tc is set, in plaintext otherwise.
+func dial(addr string, tc *tls.Config) (*grpc.ClientConn, error) {
+	creds := insecure.NewCredentials()
+	if tc != nil {
+		creds = credentials.NewTLS(tc)
+	}
+	cc, err := grpc.NewClient(addr, grpc.WithTransportCredentials(creds))
 	if err != nil {
 		return nil, fmt.Errorf("dial %s: %w", addr, err)
 	}
@@ -34,6 +41,9 @@ type Client struct {
 	Timeout time.Duration // per call; default 5s
 	// StreamTimeout bounds backup and restore; default 10 minutes.
 	StreamTimeout time.Duration
+	// TLS, if set, is used to reach every node (they serve TLS on the admin
+	// port); nil means plaintext.
+	TLS *tls.Config
 }
 
 // NewClient returns a client for the comma-separated admin addresses.
@@ -64,7 +74,7 @@ func (c *Client) outgoing(ctx context.Context) context.Context {
 // on calls fn against addr with a deadline; errors name the address.
 func on[T any](ctx context.Context, c *Client, addr string, d time.Duration, fn func(context.Context, adminpb.AdminClient) (T, error)) (T, error) {
 	var zero T
-	cc, err := dial(addr)
+	cc, err := dial(addr, c.TLS)
 	if err != nil {
 		return zero, err
 	}
@@ -73,7 +83,7 @@ func on[T any](ctx context.Context, c *Client, addr string, d time.Duration, fn 
 	defer cancel()
 	v, err := fn(ctx, adminpb.NewAdminClient(cc))
 	if err != nil {
-		return zero, fmt.Errorf("%s: %w", addr, describe(err))
+		return zero, fmt.Errorf("%s: %w", addr, tlsHint(describe(err), c.TLS))
 	}
 	return v, nil
 }

@@ -7,6 +7,7 @@ package rpc
 import (
 	"context"
 	"crypto/sha256"
+	"crypto/tls"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -18,8 +19,10 @@ import (
 
 	"github.com/understudy/understudy/node"
 	adminpb "github.com/understudy/understudy/proto/understudy/v1"
+	"github.com/understudy/understudy/tlsconf"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/metadata"
@@ -32,7 +35,11 @@ type Config struct {
 	Addr    string
 	Token   string // required on cluster-changing verbs when set
 	Version string
-	Logger  *slog.Logger
+	// TLS, if set, serves the API over TLS (TLS.Server) and reaches the
+	// other nodes' admin APIs (forwarding to the leader, asking a member how
+	// far it is) with TLS.Client.
+	TLS    *tlsconf.Pair
+	Logger *slog.Logger
 }
 
 // Server is a node's admin gRPC endpoint.
@@ -70,14 +77,26 @@ func NewServer(cfg Config, n *node.Node) (*Server, error) {
 	// health.NewServer starts out SERVING; nothing is known until watchHealth runs.
 	s.health.SetServingStatus("", healthpb.HealthCheckResponse_NOT_SERVING)
 	s.health.SetServingStatus(adminpb.Admin_ServiceDesc.ServiceName, healthpb.HealthCheckResponse_NOT_SERVING)
-	s.grpc = grpc.NewServer(
+	opts := []grpc.ServerOption{
 		grpc.ChainUnaryInterceptor(s.authUnary),
 		grpc.ChainStreamInterceptor(s.authStream),
-	)
+	}
+	if cfg.TLS != nil {
+		opts = append(opts, grpc.Creds(credentials.NewTLS(cfg.TLS.Server)))
+	}
+	s.grpc = grpc.NewServer(opts...)
 	adminpb.RegisterAdminServer(s.grpc, s)
 	healthpb.RegisterHealthServer(s.grpc, s.health)
 	reflection.Register(s.grpc)
 	return s, nil
+}
+
+// peerTLS is the config for dialling other nodes' admin APIs (nil: plaintext).
+func (s *Server) peerTLS() *tls.Config {
+	if s.cfg.TLS == nil {
+		return nil
+	}
+	return s.cfg.TLS.Client
 }
 
 // SetNode attaches the node; call it before Serve. (The listener exists
@@ -252,7 +271,7 @@ func forward[Req, Resp any](ctx context.Context, s *Server, req Req, local func(
 	if md, ok := metadata.FromIncomingContext(ctx); ok && len(md.Get(forwardedMD)) > 0 {
 		return resp, toStatus(ctx, s.node, err) // never forward twice
 	}
-	cc, cerr := dial(li.AdminAddr)
+	cc, cerr := dial(li.AdminAddr, s.peerTLS())
 	if cerr != nil {
 		return resp, status.Errorf(codes.Unavailable, "forward to leader %s at %s: %v", li.ID, li.AdminAddr, cerr)
 	}
@@ -308,7 +327,7 @@ func (s *Server) caughtUp(ctx context.Context, id string) error {
 		if m.AdminAddr == "" {
 			return nil // nothing to ask; hashicorp/raft still replicates before counting it
 		}
-		cc, err := dial(m.AdminAddr)
+		cc, err := dial(m.AdminAddr, s.peerTLS())
 		if err != nil {
 			return fmt.Errorf("%w: cannot reach %s at %s: %v", node.ErrRefused, id, m.AdminAddr, err)
 		}

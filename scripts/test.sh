@@ -7,14 +7,15 @@
 # Installs what the tests need when it is missing: redis-cli (Debian package
 # redis-tools, via apt-get; a failed install only warns) and staticcheck
 # (pinned, via go install). Then runs, in order and all of them even if one
-# fails: gofmt -l, go vet, staticcheck, go build, go test -race. Exits non-zero
-# if any step failed.
+# fails: gofmt -l, go vet, staticcheck, go build, every fuzz target for a short
+# time (full runs only), go test -race. Exits non-zero if any step failed.
 #
 # Under CI (CI=true) UNDERSTUDY_REQUIRE_REDIS_CLI=1 is exported so that tests
 # needing redis-cli fail rather than skip when it is missing.
 #
 # Environment:
 #   UNDERSTUDY_SKIP_INSTALL=1   do not try to install redis-cli or staticcheck
+#   UNDERSTUDY_FUZZTIME=10s     how long each fuzz target runs (0: skip fuzzing)
 set -euo pipefail
 
 # shellcheck source=scripts/lib.sh
@@ -158,6 +159,29 @@ step "gofmt -l ." check_gofmt
 step "go vet ./..." go vet ./...
 step "staticcheck ./..." run_staticcheck
 step "go build ./..." go build ./...
+
+# fuzz_targets prints "DIR FuzzName" for every fuzz target in the module.
+fuzz_targets() {
+  grep -rEo --include='*_test.go' '^func Fuzz[A-Za-z0-9_]+' . |
+    sed -E 's#^(.*)/[^/]+_test\.go:func (Fuzz[A-Za-z0-9_]+)$#\1 \2#' | sort -u
+}
+
+# run_fuzz runs each target for FUZZTIME beyond its seed corpus (f.Add and
+# testdata/fuzz/<FuzzName>/). go test -fuzz takes one package and one target
+# per run. A crash is saved under testdata/fuzz/<FuzzName>/ to check in.
+run_fuzz() {
+  local dir name rc=0
+  while read -r dir name; do
+    echo "fuzz $name in $dir for $FUZZTIME"
+    go test -run '^$' -fuzz "^${name}\$" -fuzztime "$FUZZTIME" "$dir" || rc=1
+  done < <(fuzz_targets)
+  return "$rc"
+}
+
+FUZZTIME=${UNDERSTUDY_FUZZTIME:-10s}
+if (($# == 0)) && [[ "$FUZZTIME" != 0 ]]; then
+  step "fuzz every target for $FUZZTIME" run_fuzz
+fi
 step "go test -race -count=1 -timeout 15m ${test_args[*]}" \
   go test -race -count=1 -timeout 15m "${test_args[@]}"
 

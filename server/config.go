@@ -38,12 +38,38 @@ type Config struct {
 	JoinNonVoter bool
 
 	FollowerMode string // forward or redirect
-	// MetricsAddr, if set, serves /livez, /readyz and /debug/pprof over HTTP.
+	// MetricsAddr, if set, serves /metrics, /livez, /readyz and /debug/pprof over HTTP.
 	MetricsAddr string
+	// SlowlogLogSlowerThan (µs; negative: off, 0: every command) and
+	// SlowlogMaxLen are Redis's slowlog-log-slower-than and slowlog-max-len.
+	SlowlogLogSlowerThan int64
+	SlowlogMaxLen        int
 	// SentinelName is the master name Sentinel discovery commands answer for.
 	SentinelName string
 	// AdminToken, when set, is required on admin verbs that change the cluster.
 	AdminToken string
+	// AdminTokenFile reads AdminToken from a file instead (auth.go).
+	AdminTokenFile string
+	// RequirePass is the default user's password (Redis's requirepass);
+	// RequirePassFile reads it from a file. ACLFile holds users in Redis ACL
+	// file syntax (resp.ParseACL). None of them: no password, as in Redis.
+	RequirePass     string
+	RequirePassFile string
+	ACLFile         string
+
+	// TLSCertFile and TLSKeyFile (PEM) turn on TLS for the listeners whose
+	// TLSClient, TLSRaft, TLSAdmin is set (Defaults sets all three); the node
+	// presents the same certificate when it dials peers and the leader.
+	// TLSCACertFile verifies peers and client certificates. TLSAuthClients is
+	// Redis's tls-auth-clients (no, optional, yes) for the client and admin
+	// ports; empty means yes with a CA file, no without. See tls.go.
+	TLSCertFile    string
+	TLSKeyFile     string
+	TLSCACertFile  string
+	TLSAuthClients string
+	TLSClient      bool
+	TLSRaft        bool
+	TLSAdmin       bool
 
 	HeartbeatTimeout   time.Duration
 	ElectionTimeout    time.Duration
@@ -55,10 +81,27 @@ type Config struct {
 	MaxAppendEntries   int
 	// MaxInflight bounds log entries proposed but not yet applied.
 	MaxInflight int
+	// GroupWait bounds how long a write may wait for the rest of a busy
+	// round to share its log entry (negative: never wait).
+	GroupWait time.Duration
 
 	MaxBulkLen   int64
 	MaxArgs      int64
 	MaxInlineLen int
+
+	// Client, memory and write-queue limits (limits.go; Redis's names).
+	// MaxClients bounds client connections (followers' relays excluded).
+	MaxClients int
+	// Timeout closes clients idle this long (0: never).
+	Timeout time.Duration
+	// ClientWriteTimeout closes a client that takes no reply data this long (0: never).
+	ClientWriteTimeout time.Duration
+	// PubSubOutputLimit disconnects subscribers that fall this far behind.
+	PubSubOutputLimit resp.OutputLimit
+	// MaxMemory refuses commands that may grow memory above this heap size (0: none).
+	MaxMemory ByteSize
+	// MaxQueue bounds writes waiting to be proposed; beyond it they fail fast.
+	MaxQueue int
 
 	// Transport and InMemory are test hooks: the in-memory Raft transport and stores.
 	Transport raft.Transport
@@ -87,9 +130,21 @@ func Defaults() Config {
 		TrailingLogs:       nd.TrailingLogs,
 		MaxAppendEntries:   nd.MaxAppendEntries,
 		MaxInflight:        nd.MaxInflight,
+		GroupWait:          nd.GroupWait,
 		MaxBulkLen:         512 << 20,
 		MaxArgs:            1 << 20,
 		MaxInlineLen:       64 << 10,
+		MaxClients:         10000,
+		ClientWriteTimeout: 60 * time.Second,
+		PubSubOutputLimit:  defaultPubSubLimit,
+		MaxQueue:           nd.MaxQueue,
+		TLSClient:          true,
+		TLSRaft:            true,
+		TLSAdmin:           true,
+
+		// Redis's defaults.
+		SlowlogLogSlowerThan: 10000,
+		SlowlogMaxLen:        128,
 	}
 }
 
@@ -124,6 +179,18 @@ func (c *Config) Validate() error {
 	}
 	if c.MaxBulkLen <= 0 || c.MaxArgs <= 0 || c.MaxInlineLen <= 0 {
 		errs = append(errs, errors.New("request limits must be positive"))
+	}
+	if c.SlowlogMaxLen < 0 {
+		errs = append(errs, fmt.Errorf("--slowlog-max-len %d: must not be negative", c.SlowlogMaxLen))
+	}
+	if err := c.validateTLS(); err != nil {
+		errs = append(errs, err)
+	}
+	if err := c.validateSecrets(); err != nil {
+		errs = append(errs, err)
+	}
+	if err := c.validateLimits(); err != nil {
+		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
 }

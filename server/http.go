@@ -10,7 +10,7 @@ import (
 )
 
 // startHTTP serves the operational HTTP endpoints on cfg.MetricsAddr:
-// /livez (the process answers), /readyz (the node is in a cluster with a
+// /metrics (Prometheus, metrics.go), /livez (the process answers), /readyz (the node is in a cluster with a
 // leader and has applied what it knows to be committed) and /debug/pprof.
 func (s *Server) startHTTP(addr string) error {
 	mux := http.NewServeMux()
@@ -28,6 +28,7 @@ func (s *Server) startHTTP(addr string) error {
 			fmt.Fprintf(w, "ready: %s, leader %s\n", st.State, st.Leader.ID)
 		}
 	})
+	mux.Handle("/metrics", s.metrics.handler())
 	mux.HandleFunc("/debug/pprof/", pprof.Index)
 	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
 	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)

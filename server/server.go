@@ -23,8 +23,12 @@ type Server struct {
 	RESP  *resp.Server
 	Admin *rpc.Server
 	http  *http.Server
+	tls   tlsListeners
 	errc  chan error
 	stop  chan struct{}
+
+	// metrics is the Prometheus registry and the node's Observer (metrics.go).
+	metrics *metrics
 }
 
 // Start validates cfg, opens the node and starts serving clients. The client
@@ -38,13 +42,30 @@ func Start(cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("config: %w", err)
 	}
 	peers, _ := node.ParsePeers(cfg.Peers)
+	sec, err := cfg.loadSecrets()
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	// From here on the token is in cfg whichever way it was given, for the
+	// admin server and this node's own admin calls (join, registerSelf).
+	cfg.AdminToken = sec.adminToken
+	tl, err := cfg.loadTLS()
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
 	rs, err := resp.NewServer(resp.Config{
+		TLS:          tl.client,
+		Clients:      cfg.clientLimits(),
 		Addr:         cfg.ClientAddr,
 		FollowerMode: resp.FollowerMode(cfg.FollowerMode),
 		Limits:       resp.Limits{MaxBulkLen: cfg.MaxBulkLen, MaxArgs: cfg.MaxArgs, MaxInlineLen: cfg.MaxInlineLen},
 		Version:      Version,
 		SentinelName: cfg.SentinelName,
+		Users:        sec.users,
 		Logger:       cfg.Logger,
+
+		SlowlogLogSlowerThan: cfg.SlowlogLogSlowerThan,
+		SlowlogMaxLen:        cfg.SlowlogMaxLen,
 	}, nil)
 	if err != nil {
 		return nil, err
@@ -53,14 +74,16 @@ func Start(cfg Config) (*Server, error) {
 	if adminLn == "" {
 		adminLn = "127.0.0.1:0"
 	}
-	as, err := rpc.NewServer(rpc.Config{Addr: adminLn, Token: cfg.AdminToken, Version: Version, Logger: cfg.Logger}, nil)
+	as, err := rpc.NewServer(rpc.Config{Addr: adminLn, Token: cfg.AdminToken, Version: Version, TLS: tl.admin, Logger: cfg.Logger}, nil)
 	if err != nil {
 		rs.Close()
 		return nil, err
 	}
 	clientAddr := or(cfg.AdvertiseClientAddr, rs.Addr().String())
 	adminAddr := or(cfg.AdvertiseAdminAddr, as.Addr().String())
+	m := newMetrics()
 	n, err := node.New(node.Config{
+		Observer:           m,
 		ID:                 cfg.ID,
 		DataDir:            cfg.DataDir,
 		RaftAddr:           cfg.RaftAddr,
@@ -77,7 +100,10 @@ func Start(cfg Config) (*Server, error) {
 		TrailingLogs:       cfg.TrailingLogs,
 		MaxAppendEntries:   cfg.MaxAppendEntries,
 		MaxInflight:        cfg.MaxInflight,
+		GroupWait:          cfg.GroupWait,
+		MaxQueue:           cfg.MaxQueue,
 		Transport:          cfg.Transport,
+		TLS:                tl.raft,
 		InMemory:           cfg.InMemory,
 		Logger:             cfg.Logger,
 	})
@@ -88,8 +114,11 @@ func Start(cfg Config) (*Server, error) {
 	}
 	rs.SetNode(n)
 	as.SetNode(n)
-	s := &Server{cfg: cfg, log: cfg.Logger.With("component", "server", "id", cfg.ID), Node: n, RESP: rs, Admin: as,
-		errc: make(chan error, 2), stop: make(chan struct{})}
+	s := &Server{cfg: cfg, metrics: m, log: cfg.Logger.With("component", "server", "id", cfg.ID), Node: n, RESP: rs, Admin: as,
+		tls: tl, errc: make(chan error, 2), stop: make(chan struct{})}
+	m.register(s)
+	go s.watchStorage()
+	s.logTLS()
 	go func() { s.errc <- rs.Serve() }()
 	go func() {
 		if err := as.Serve(); err != nil {
@@ -119,7 +148,7 @@ func Start(cfg Config) (*Server, error) {
 // it succeeds or the server stops. A node that already belongs (a restart)
 // gets a harmless success.
 func (s *Server) join(addrs string, self node.Member) {
-	c := rpc.NewClient(addrs, s.cfg.AdminToken)
+	c := s.adminClient(addrs)
 	backoff := 200 * time.Millisecond
 	for attempt := 1; ; attempt++ {
 		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
@@ -163,7 +192,7 @@ func (s *Server) registerSelf(self node.Member) {
 			continue // not in the configuration yet: joining does it
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		_, err := rpc.NewClient(li.AdminAddr, s.cfg.AdminToken).Join(ctx, &adminpb.JoinRequest{
+		_, err := s.adminClient(li.AdminAddr).Join(ctx, &adminpb.JoinRequest{
 			Id: self.ID, RaftAddr: self.RaftAddr, ClientAddr: self.ClientAddr, AdminAddr: self.AdminAddr})
 		cancel()
 		if err != nil {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"sort"
 	"text/tabwriter"
@@ -21,6 +22,9 @@ type adminFlags struct {
 	token   string
 	output  string
 	timeout time.Duration
+	tls     adminTLSFlags
+
+	tokenFile string // holds the token instead of --token (admin_token.go)
 }
 
 const defaultAdminAddrs = "127.0.0.1:9181,127.0.0.1:9182,127.0.0.1:9183"
@@ -29,30 +33,44 @@ func (f *adminFlags) register(cmd *cobra.Command) {
 	pf := cmd.PersistentFlags()
 	pf.StringVar(&f.addrs, "admin", defaultAdminAddrs, "admin addresses to try in turn, comma-separated")
 	pf.StringVar(&f.token, "token", "", "admin token (or UNDERSTUDY_ADMIN_TOKEN)")
+	pf.StringVar(&f.tokenFile, "token-file", "", "file holding the admin token (or UNDERSTUDY_ADMIN_TOKEN_FILE)")
 	pf.StringVarP(&f.output, "output", "o", "human", "output format: human or json")
 	pf.DurationVar(&f.timeout, "timeout", 5*time.Second, "deadline of each call")
+	f.tls.register(pf)
 }
 
 func (f *adminFlags) client(cmd *cobra.Command) (*rpc.Client, error) {
+	onCommandLine := tokenFlagsGiven(cmd)
 	if err := applyEnvPersistent(cmd); err != nil {
+		return nil, err
+	}
+	token, err := f.adminToken(onCommandLine)
+	if err != nil {
 		return nil, err
 	}
 	if f.output != "human" && f.output != "json" {
 		return nil, fmt.Errorf("--output %q: want human or json", f.output)
 	}
-	c := rpc.NewClient(f.addrs, f.token)
+	c := rpc.NewClient(f.addrs, token)
 	c.Timeout = f.timeout
+	tc, err := f.tls.config()
+	if err != nil {
+		return nil, err
+	}
+	c.TLS = tc
 	if len(c.Addrs) == 0 {
 		return nil, fmt.Errorf("--admin: no address given")
 	}
 	return c, nil
 }
 
-// applyEnvPersistent fills admin flags from UNDERSTUDY_ADMIN (addresses) and
-// UNDERSTUDY_ADMIN_TOKEN.
+// applyEnvPersistent fills admin flags from UNDERSTUDY_ADMIN (addresses),
+// UNDERSTUDY_ADMIN_TOKEN and the TLS variables (adminTLSEnv).
 func applyEnvPersistent(cmd *cobra.Command) error {
 	fs := cmd.Flags()
-	for flag, env := range map[string]string{"admin": "UNDERSTUDY_ADMIN", "token": "UNDERSTUDY_ADMIN_TOKEN"} {
+	envs := map[string]string{"admin": "UNDERSTUDY_ADMIN", "token": "UNDERSTUDY_ADMIN_TOKEN", "token-file": "UNDERSTUDY_ADMIN_TOKEN_FILE"}
+	maps.Copy(envs, adminTLSEnv)
+	for flag, env := range envs {
 		if f := fs.Lookup(flag); f != nil && !f.Changed {
 			if v, ok := os.LookupEnv(env); ok {
 				if err := fs.Set(flag, v); err != nil {

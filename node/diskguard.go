@@ -1,0 +1,166 @@
+package node
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/hashicorp/raft"
+	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
+)
+
+// A failed write to raft.db (disk full, a file size limit, an I/O error)
+// stops the node: fail-stop rather than limp on. hashicorp/raft copes with
+// a failed log append (the leader steps down, a follower refuses the
+// entries) but panics when it cannot store a new term, and after a failed
+// append it may keep a log suffix in memory that is not on disk. So the
+// first failed write fences the store: later log writes fail at once
+// without touching the disk, and a term or vote write never returns (Raft's
+// loop stops there instead of panicking or voting without a durable record).
+// The server sees Failed and exits with the error, which names the file.
+// Nothing acknowledged is lost: an entry is acknowledged only once a
+// majority has stored it, and the others carry on. After space is freed the
+// node restarts and catches up from the leader.
+
+// diskGuard wraps the bolt log and stable store.
+type diskGuard struct {
+	*raftboltdb.BoltStore
+	path string
+	log  *slog.Logger
+
+	once   sync.Once
+	err    error         // set once, before failed is closed
+	failed chan struct{} // closed on the first failed write
+}
+
+func newDiskGuard(s *raftboltdb.BoltStore, path string, log *slog.Logger) *diskGuard {
+	return &diskGuard{BoltStore: s, path: path, log: log, failed: make(chan struct{})}
+}
+
+// fail records the first write error and returns the error to report.
+func (g *diskGuard) fail(op string, err error) error {
+	g.once.Do(func() {
+		hint := "this node stops; once the cause is fixed, restart it: it catches up from the others"
+		if errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT) || errors.Is(err, syscall.EFBIG) {
+			hint = "the disk is full (or a file size limit was hit); this node stops. Free space, then restart it: it catches up from the others"
+		}
+		g.err = fmt.Errorf("log store %s: %s failed: %w; %s", g.path, op, err, hint)
+		g.log.Error("storage write failed, stopping the node", "file", g.path, "op", op, "err", err)
+		close(g.failed)
+	})
+	return g.err
+}
+
+// fenced returns the recorded error once a write has failed.
+func (g *diskGuard) fenced() error {
+	select {
+	case <-g.failed:
+		return g.err
+	default:
+		return nil
+	}
+}
+
+// StoreLog stores one entry, unless the store is fenced.
+func (g *diskGuard) StoreLog(l *raft.Log) error { return g.StoreLogs([]*raft.Log{l}) }
+
+// StoreLogs stores entries, unless the store is fenced.
+func (g *diskGuard) StoreLogs(logs []*raft.Log) error {
+	if err := g.fenced(); err != nil {
+		return err
+	}
+	if err := g.BoltStore.StoreLogs(logs); err != nil {
+		return g.fail("append", err)
+	}
+	return nil
+}
+
+// DeleteRange removes entries (compaction, a conflicting suffix), unless
+// the store is fenced.
+func (g *diskGuard) DeleteRange(lo, hi uint64) error {
+	if err := g.fenced(); err != nil {
+		return err
+	}
+	if err := g.BoltStore.DeleteRange(lo, hi); err != nil {
+		return g.fail("delete range", err)
+	}
+	return nil
+}
+
+// Set stores a stable value (the vote); once the store has failed it never
+// returns (see the comment at the top of this file).
+func (g *diskGuard) Set(k, v []byte) error {
+	g.blockIfFenced()
+	if err := g.BoltStore.Set(k, v); err != nil {
+		g.fail("store vote", err)
+		g.blockIfFenced()
+	}
+	return nil
+}
+
+// SetUint64 stores a stable number (the term, the vote's term); once the
+// store has failed it never returns.
+func (g *diskGuard) SetUint64(k []byte, v uint64) error {
+	g.blockIfFenced()
+	if err := g.BoltStore.SetUint64(k, v); err != nil {
+		g.fail("store term", err)
+		g.blockIfFenced()
+	}
+	return nil
+}
+
+// blockIfFenced parks the calling goroutine (Raft's main loop) for good once
+// the store has failed: returning an error would make Raft panic, and
+// returning success would be a lie about the term or vote.
+func (g *diskGuard) blockIfFenced() {
+	if g.fenced() != nil {
+		select {}
+	}
+}
+
+// Failed is closed when a write to raft.db has failed; the node is fenced
+// and the process should stop (Failure says why). Never closed for a node
+// with in-memory stores.
+func (n *Node) Failed() <-chan struct{} {
+	if n.guard == nil {
+		return nil
+	}
+	return n.guard.failed
+}
+
+// Failure is the error that fenced the node, or nil.
+func (n *Node) Failure() error {
+	if n.guard == nil {
+		return nil
+	}
+	return n.guard.fenced()
+}
+
+// shutdownRaft stops Raft and the node's goroutines. If the store failed,
+// Raft's loop may be parked in the guard for good, so the wait is bounded
+// and ok is false when it was cut short (the stores stay open: the process
+// is about to exit).
+func (n *Node) shutdownRaft() (ok bool, err error) {
+	done := make(chan error, 1)
+	go func() {
+		err := n.raft.Shutdown().Error()
+		n.wg.Wait()
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		return true, err
+	case <-n.Failed():
+	}
+	t := time.NewTimer(5 * time.Second)
+	defer t.Stop()
+	select {
+	case err := <-done:
+		return true, err
+	case <-t.C:
+		return false, fmt.Errorf("raft did not stop after the store failed: %w", n.guard.err)
+	}
+}

@@ -1,0 +1,228 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"runtime"
+	rtmetrics "runtime/metrics"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/understudy/understudy/rpc"
+)
+
+// Limits under load: the memory limit and the write queue's bound.
+
+const replyOOM = "OOM command not allowed when used memory > 'maxmemory'."
+
+// lazyText formats as what f returns when it is printed.
+type lazyText func() string
+
+func (f lazyText) String() string { return f() }
+
+// heapObjects is the measure maxmemory is checked against.
+func heapObjects() int64 {
+	s := []rtmetrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
+	rtmetrics.Read(s)
+	return int64(s[0].Value.Uint64())
+}
+
+// The nodes of this test share one process, hence one heap: the limit is set
+// relative to the heap at the start, and every node sees the same usage, so
+// the follower's forwarded writes are refused by the leader's check.
+func TestLimits_MaxMemoryRefusesGrowingWritesButNotDeletes(t *testing.T) {
+	runtime.GC()
+	limit := heapObjects() + 64<<20
+	nodes := startCluster(t, 3, withRealStores(), withStableTiming(), withConfig(func(c *Config) { c.MaxMemory = ByteSize(limit) }))
+	l := leader(t, nodes)
+	c := mustClient(t, l.clientAddr())
+	fc := mustClient(t, followers(nodes, l)[0].clientAddr())
+	c.mustReply(t, okReply(), "SET", "keep", "v")
+	if got := infoFields(t, c, "memory"); got["maxmemory"] != fmt.Sprint(limit) || got["maxmemory_policy"] != "noeviction" || got["used_memory"] == "" {
+		t.Fatalf("INFO memory: %v", got)
+	}
+
+	// Memory hovers around the limit once reached: a forced collection
+	// brings it under, a few writes get in, it is over again. So each check
+	// below runs between two probes that find the node over the limit, and
+	// is repeated (after more writes) until it does.
+	val := strings.Repeat("m", 4096)
+	const most = (128 << 20) / 4096
+	written := 0
+	fill := func() {
+		if written > most {
+			t.Fatalf("writes still accepted after %d MiB of values (limit %d, INFO %v)", written*len(val)>>20, limit, infoFields(t, c, "memory"))
+		}
+		cmds := make([][]string, 100)
+		for i := range cmds {
+			cmds[i] = []string{"SET", fmt.Sprintf("fill:%d", written+i), val}
+		}
+		rs, err := c.Pipeline(cmds)
+		if err != nil {
+			t.Fatalf("fill: %v", err)
+		}
+		for _, r := range rs {
+			if r.String() != "OK" && r.String() != "-"+replyOOM {
+				t.Fatalf("SET while filling: %s", r)
+			}
+		}
+		written += len(cmds)
+	}
+	over := func() bool { return c.mustDo(t, "SET", "probe", "x").String() == "-"+replyOOM }
+
+	// Over the limit: growing writes are refused, on the leader and when a
+	// follower forwards them, also queued in a transaction; reads and
+	// deletes work.
+	var last string
+	waitFor(t, 60*time.Second, func() bool {
+		if !over() {
+			fill()
+			return false
+		}
+		got := []string{
+			c.mustDo(t, "SET", "new", "x").String(),
+			c.mustDo(t, "RPUSH", "list", "x").String(),
+			fc.mustDo(t, "SET", "new", "x").String(),
+			c.mustDo(t, "GET", "keep").String(),
+			fc.mustDo(t, "GET", "keep").String(),
+			c.mustDo(t, "MULTI").String(),
+			c.mustDo(t, "SET", "new", "x").String(),
+			c.mustDo(t, "EXEC").String(),
+			c.mustDo(t, "DEL", "fill:0").String(),
+			fc.mustDo(t, "DEL", "fill:1").String(),
+		}
+		oom := "-" + replyOOM
+		want := []string{oom, oom, oom, `"v"`, `"v"`, "OK", oom, "-EXECABORT Transaction discarded because of previous errors.", "(integer) 1", "(integer) 1"}
+		last = fmt.Sprint(got)
+		return last == fmt.Sprint(want) && over()
+	}, "never saw every check hold while over the limit; last: %s", lazyText(func() string { return last }))
+	t.Logf("writes refused after about %d MiB of values", written*len(val)>>20)
+
+	// Freeing memory lets writes in again, after the gauge's next forced
+	// collection and once later entries (deletes here) have pushed the
+	// values out of Raft's log cache (the last 256 entries, node.go).
+	c.mustReply(t, okReply(), "FLUSHALL")
+	deletes := 0
+	waitFor(t, 60*time.Second, func() bool {
+		deletes++
+		c.mustReply(t, intReply(0), "DEL", fmt.Sprintf("absent:%d", deletes))
+		return c.mustDo(t, "SET", "after", "flush").String() == "OK"
+	}, "writes still refused after FLUSHALL and %d deletes", deletes)
+	t.Logf("writes accepted again after FLUSHALL and %d deletes", deletes)
+	fc.mustReply(t, okReply(), "SET", "after-follower", "flush")
+	checkConvergence(t, nodes)
+}
+
+// Overload: with a tiny write queue, many pipelining writers get some
+// writes refused at once with TRYAGAIN, none of those is applied, every
+// acknowledged one is, and the admin API answers promptly throughout.
+func TestLimits_WriteQueueOverloadFailsFast(t *testing.T) {
+	nodes := startCluster(t, 3, withStableTiming(), withConfig(func(c *Config) { c.MaxQueue = 4 }))
+	l := leader(t, nodes)
+	const writers, rounds, depth = 16, 10, 50
+
+	stop := make(chan struct{})
+	probeDone := make(chan struct{})
+	var probes int
+	var slowest time.Duration
+	var probeErr error
+	go func() {
+		defer close(probeDone)
+		admin := rpc.NewClient(l.s.AdminAddr(), "")
+		tick := time.NewTicker(20 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-tick.C:
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			start := time.Now()
+			_, err := admin.StatusOf(ctx, l.s.AdminAddr())
+			cancel()
+			if err != nil {
+				probeErr = err
+				return
+			}
+			probes++
+			slowest = max(slowest, time.Since(start))
+		}
+	}()
+
+	type outcome struct{ acked, refused, other []string }
+	results := make([]outcome, writers)
+	var wg sync.WaitGroup
+	for w := range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c, err := dialClient(l.clientAddr())
+			if err != nil {
+				t.Errorf("writer %d: %v", w, err)
+				return
+			}
+			defer c.Close()
+			res := &results[w]
+			for r := range rounds {
+				cmds := make([][]string, depth)
+				for i := range cmds {
+					cmds[i] = []string{"SET", fmt.Sprintf("w%d:%d:%d", w, r, i), "v"}
+				}
+				rs, err := c.Pipeline(cmds)
+				if err != nil {
+					t.Errorf("writer %d: %v", w, err)
+					return
+				}
+				for i, rep := range rs {
+					switch {
+					case rep.String() == "OK":
+						res.acked = append(res.acked, cmds[i][1])
+					case rep.String() == "-TRYAGAIN write queue full":
+						res.refused = append(res.refused, cmds[i][1])
+					default:
+						res.other = append(res.other, cmds[i][1]+": "+rep.String())
+					}
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(stop)
+	<-probeDone
+
+	var acked, refused, other []string
+	for _, r := range results {
+		acked, refused, other = append(acked, r.acked...), append(refused, r.refused...), append(other, r.other...)
+	}
+	t.Logf("%d acknowledged, %d refused; %d admin calls during the overload, slowest %v", len(acked), len(refused), probes, slowest)
+	if len(other) > 0 {
+		t.Fatalf("unexpected replies: %v", other[:min(len(other), 5)])
+	}
+	if len(refused) == 0 || len(acked) == 0 {
+		t.Fatalf("want some writes acknowledged and some refused, got %d and %d", len(acked), len(refused))
+	}
+	if probeErr != nil || probes < 3 || slowest > time.Second {
+		t.Errorf("admin API during overload: %d calls, slowest %v, err %v", probes, slowest, probeErr)
+	}
+
+	c := mustClient(t, l.clientAddr())
+	check := func(keys []string, want string) {
+		for len(keys) > 0 {
+			n := min(len(keys), 500)
+			args := append([]string{"MGET"}, keys[:n]...)
+			r := c.mustDo(t, args...)
+			for i, e := range r.Arr {
+				if e.String() != want {
+					t.Fatalf("%s = %s, want %s", keys[i], e, want)
+				}
+			}
+			keys = keys[n:]
+		}
+	}
+	check(acked, `"v"`)     // acknowledged: applied
+	check(refused, "(nil)") // refused: never applied
+	checkConvergence(t, nodes)
+}
