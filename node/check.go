@@ -54,12 +54,26 @@ func checkBoltMeta(path string) error {
 	if err := validMeta(page1); err != nil {
 		return fmt.Errorf("log store %s: meta page 1 is damaged (%v); refusing to start on a file bolt would silently roll back; %s", path, err, recoveryHint)
 	}
+	// The newest meta page says how many pages are in use; a file shorter
+	// than that lost its tail (bolt would map what is left and fault, or
+	// read zeros, on the missing pages).
+	newest := page0
+	if txid(page1) > txid(page0) {
+		newest = page1
+	}
+	if need := int64(binary.LittleEndian.Uint64(newest[56:])) * pageSize; fi.Size() < need {
+		return fmt.Errorf("log store %s is truncated: %d bytes, but its last transaction uses %d; %s", path, fi.Size(), need, recoveryHint)
+	}
 	return nil
 }
 
-// validMeta checks a bolt meta page: page header (16 bytes), then magic,
-// version, page size, flags, root, freelist, pgid, txid and an FNV-64a
-// checksum of the meta fields before it.
+// txid is a bolt meta page's transaction id.
+func txid(meta []byte) uint64 { return binary.LittleEndian.Uint64(meta[64:]) }
+
+// validMeta checks a bolt meta page: page header (16 bytes), then magic (at
+// 16), version (20), page size (24), flags (28), root bucket (32), freelist
+// page (48), high-water page id (56), txid (64) and an FNV-64a checksum (72)
+// of the meta fields before it.
 func validMeta(p []byte) error {
 	const magic, version = 0xED0CDAED, 2
 	if m := binary.LittleEndian.Uint32(p[16:]); m != magic {
