@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -73,9 +74,14 @@ type conn struct {
 	// fwdTx: this follower connection forwarded a MULTI; until EXEC or
 	// DISCARD everything goes to the leader, where it is queued.
 	fwdTx bool
-	// pushes carries out-of-band pub/sub messages to the writer.
-	pushes chan fsm.Value
-	subs   subState
+	// pushes queues out-of-band pub/sub messages for the writer, which
+	// pushReady wakes. A queue rather than a buffered channel: a channel
+	// deep enough for a busy subscriber would cost every connection its
+	// full size up front.
+	pushMu    sync.Mutex
+	pushes    []fsm.Value
+	pushReady chan struct{}
+	subs      subState
 	// lastWrite is this connection's latest write (WAIT asks about it).
 	lastWrite *slot
 
@@ -107,12 +113,12 @@ func (c *conn) mirror() {
 
 func newConn(s *Server, nc net.Conn) *conn {
 	c := &conn{
-		srv:     s,
-		nc:      nc,
-		id:      s.nextID.Add(1),
-		slots:   make(chan *slot, s.cfg.MaxPipeline),
-		pushes:  make(chan fsm.Value, maxPendingPushes),
-		created: time.Now(),
+		srv:       s,
+		nc:        nc,
+		id:        s.nextID.Add(1),
+		slots:     make(chan *slot, s.cfg.MaxPipeline),
+		pushReady: make(chan struct{}, 1),
+		created:   time.Now(),
 	}
 	c.lastActive.Store(c.created.UnixNano())
 	c.rd = NewReader(c.input(), s.cfg.Limits) // input, output: idle and write timeouts (limits.go)
@@ -186,20 +192,26 @@ func (c *conn) writeLoop(done chan<- struct{}) {
 	for {
 		var s *slot
 		select {
-		case v := <-c.pushes:
-			if broken {
-				continue
+		case <-c.pushReady:
+			c.pushMu.Lock()
+			q := c.pushes
+			c.pushes = nil
+			c.pushMu.Unlock()
+			var err error
+			for _, v := range q {
+				if !broken && err == nil {
+					c.wr.SetProto(int(c.proto.Load()))
+					err = c.wr.WriteValue(v)
+				}
+				c.pushWritten(v)
 			}
-			c.wr.SetProto(int(c.proto.Load()))
-			err := c.wr.WriteValue(v)
-			if err == nil && len(c.slots) == 0 && len(c.pushes) == 0 {
+			if !broken && err == nil && len(c.slots) == 0 {
 				err = c.wr.Flush()
 			}
-			if err != nil {
+			if !broken && err != nil {
 				broken = true
 				c.nc.Close()
 			}
-			c.pushWritten(v)
 			continue
 		case sl, ok := <-c.slots:
 			if !ok {

@@ -115,10 +115,20 @@ func (c *conn) pushAsync(v fsm.Value) {
 	if !c.reservePush(v) { // the pub/sub output buffer limit (output.go)
 		return
 	}
-	select {
-	case c.pushes <- v:
-	default:
+	c.pushMu.Lock()
+	full := len(c.pushes) >= maxPendingPushes
+	if !full {
+		c.pushes = append(c.pushes, v)
+	}
+	c.pushMu.Unlock()
+	if full {
+		c.pushWritten(v) // release what reservePush counted
 		c.cutForLimit("too many pub/sub messages pending", "pending", maxPendingPushes)
+		return
+	}
+	select {
+	case c.pushReady <- struct{}{}:
+	default: // the writer is already due to look
 	}
 }
 
