@@ -1,6 +1,7 @@
 package fsm
 
 import (
+	"strings"
 	"sync"
 	"unsafe"
 
@@ -103,6 +104,24 @@ func (ks *keyspace) raw(key string) (item, bool) {
 	return *p, true
 }
 
+// kvItem is a string item whose key and value share one allocation: one
+// object instead of two for the allocator and the collector, and no size
+// class rounding up twice.
+func kvItem(key, val []byte, exp int64) item {
+	buf := make([]byte, 0, len(key)+len(val))
+	buf = append(append(buf, key...), val...)
+	s := unsafe.String(unsafe.SliceData(buf), len(buf))
+	return item{key: s[:len(key)], val: s[len(key):], exp: exp}
+}
+
+// sharesKey reports whether it is a kvItem: its string value starts where
+// its key ends.
+func sharesKey(it item) bool {
+	v, ok := it.val.(string)
+	return ok && len(v) > 0 && len(it.key) > 0 &&
+		uintptr(unsafe.Pointer(unsafe.StringData(v))) == uintptr(unsafe.Pointer(unsafe.StringData(it.key)))+uintptr(len(it.key))
+}
+
 // put stores it, keeping the expiry index in step.
 func (ks *keyspace) put(it item) {
 	if it.h == 0 {
@@ -116,6 +135,11 @@ func (ks *keyspace) put(it item) {
 	var prev item
 	if replaced {
 		prev = *p
+		if unsafe.StringData(it.key) == unsafe.StringData(prev.key) && it.val != prev.val && sharesKey(prev) {
+			// it reuses the key of a string stored with its value in one
+			// allocation: keeping that key would keep the old value alive.
+			it.key = strings.Clone(it.key)
+		}
 	}
 	if replaced && prev.exp != 0 && prev.exp != it.exp {
 		ks.exps.Delete(expItem{prev.exp, prev.key})

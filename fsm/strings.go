@@ -147,7 +147,7 @@ func cmdSet(c *ctx, argv [][]byte) Value {
 		}
 		return Null
 	}
-	it := item{key: string(argv[1]), val: string(argv[2])}
+	it := kvItem(argv[1], argv[2], 0)
 	if o.hasExp {
 		it.exp = o.exp
 	} else if o.keepTTL && exists {
@@ -168,7 +168,7 @@ func cmdGetSet(c *ctx, argv [][]byte) Value {
 	if errv.Kind == KindError {
 		return errv
 	}
-	c.ks.put(item{key: string(argv[1]), val: string(argv[2])})
+	c.ks.put(kvItem(argv[1], argv[2], 0))
 	if !ok {
 		return Null
 	}
@@ -193,7 +193,7 @@ func cmdMSet(c *ctx, argv [][]byte) Value {
 		return ErrArity("mset")
 	}
 	for i := 1; i < len(argv); i += 2 {
-		c.ks.put(item{key: string(argv[i]), val: string(argv[i+1])})
+		c.ks.put(kvItem(argv[i], argv[i+1], 0))
 	}
 	return OK
 }
@@ -208,7 +208,7 @@ func cmdMSetNX(c *ctx, argv [][]byte) Value {
 		}
 	}
 	for i := 1; i < len(argv); i += 2 {
-		c.ks.put(item{key: string(argv[i]), val: string(argv[i+1])})
+		c.ks.put(kvItem(argv[i], argv[i+1], 0))
 	}
 	return One
 }
@@ -217,7 +217,7 @@ func cmdSetNX(c *ctx, argv [][]byte) Value {
 	if _, ok := c.get(argv[1]); ok {
 		return Zero
 	}
-	c.ks.put(item{key: string(argv[1]), val: string(argv[2])})
+	c.ks.put(kvItem(argv[1], argv[2], 0))
 	return One
 }
 
@@ -226,7 +226,7 @@ func setWithTTL(c *ctx, argv [][]byte, unit, name string) Value {
 	if errv.Kind == KindError {
 		return errv
 	}
-	c.ks.put(item{key: string(argv[1]), val: string(argv[3]), exp: exp})
+	c.ks.put(kvItem(argv[1], argv[3], exp))
 	return OK
 }
 
