@@ -113,14 +113,7 @@ func (n *Node) open() error {
 		}
 		n.bolt = bolt
 		n.guard = newDiskGuard(bolt, path, n.log)
-		// Entries carry whole batches of writes, so a few dozen cover what
-		// a follower that is merely behind asks for; a larger cache only
-		// holds memory.
-		cached, err := raft.NewLogCache(64, n.guard)
-		if err != nil {
-			return fmt.Errorf("log cache: %w", err)
-		}
-		logs, stable = cached, n.guard
+		logs, stable = newLogCache(n.guard), n.guard
 		snapDir := filepath.Join(cfg.DataDir, "snapshots")
 		fss, err := raft.NewFileSnapshotStoreWithLogger(cfg.DataDir, 2, newRaftLogger(cfg.Logger, "snapshot"))
 		if err != nil {
