@@ -32,7 +32,7 @@ func fixture() Results {
 			{System: SysUnderstudy, Keys: 1000, LoadSeconds: 2, CatchUp: 1500, CaughtUp: true, Nodes: []NodeMem{
 				{Node: "n1", Role: "leader", RSSBefore: 1000, RSSAfter: 301000, AnonBefore: 500, AnonAfter: 250500, DiskBytes: 500000},
 				{Node: "n2", Role: "follower", RSSBefore: 1000, RSSAfter: 9001000}}},
-			{System: SysRedisAOF, Keys: 1000, LoadSeconds: 1, Nodes: []NodeMem{{Node: "r", Role: "single", RSSBefore: 1000, RSSAfter: 201000, DiskBytes: 100000}}},
+			{System: SysRedisAOF, Keys: 1000, LoadSeconds: 1, Nodes: []NodeMem{{Node: "r", Role: "single", RSSBefore: 1000, RSSAfter: 201000, AnonBefore: 1000, AnonAfter: 201000, DiskBytes: 100000}}},
 		},
 		RedisBench: []RedisBench{
 			{Target: SysRedisAOF, Pipeline: 1, Lines: []RedisBenchLine{{Test: "SET", RPS: 10000, P50: 4}, {Test: "GET", RPS: 40000, P50: 1}},
@@ -65,7 +65,7 @@ func TestTargets_EvaluatesEachGoal(t *testing.T) {
 		{"pipelined SET", true, "4.00x"},
 		{"failover median < 1.0 s with zero lost writes (sentinel)", true, "median 0.80 s, worst 1.50 s, 0 lost of 5000 acked"},
 		{"failover median < 1.0 s with zero lost writes (plain)", false, "1 lost"},
-		{"memory per key", true, "1.50x (300 vs 200 bytes/key"},
+		{"memory per key", true, "1.25x (250 vs 200 bytes/key anonymous, leader; RSS incl. mapped raft.db 300 vs 200, 1.50x)"},
 	}
 	for _, c := range cases {
 		got := targetByPrefix(t, ts, c.prefix)
@@ -129,7 +129,7 @@ func TestMarkdown_TablesRatiosAndErrors(t *testing.T) {
 		"| set-16k | Understudy (3 nodes) | 50 | 1 | 16 KiB | 900 |",
 		"| Understudy (3 nodes) | sentinel | 8 | 3 | 0.80 s | 1.50 s | 0.70, 1.50, 0.80 | 5000 | 0 | 0 |",
 		"| Redis + 2 replicas + 3 Sentinels | sentinel | 8 | 2 | 3.00 s | 1 not recovered | 3.00 (killed node did not rejoin), no recovery (killed node did not rejoin) | 4000 | 12 | 0 |",
-		"Understudy / Redis: load time 2.00x, memory per key 1.50x, disk per key 5.00x.",
+		"Understudy / Redis: load time 2.00x, memory per key 1.25x anonymous (RSS 1.50x), disk per key 5.00x.",
 		"| follower catch-up |",
 		"| Understudy (3 nodes) | 1000 | 2.00 s | 500 | 300 | 250 | 500 | n1 leader:",
 		"1.50 s |",

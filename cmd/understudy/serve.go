@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
-	"runtime/debug"
 	"strings"
 	"syscall"
 	"time"
@@ -108,12 +107,11 @@ func newLogger(level, format string) (*slog.Logger, error) {
 }
 
 func runServe(cfg server.Config, log *slog.Logger) error {
-	// The keyspace is most of the heap and lives long: collecting at 25%
-	// growth rather than Go's default 100% keeps RSS near 1.25x the data
-	// instead of 2x, for more GC work (measured with scripts/perf-mem.sh:
-	// 502 -> 418 anonymous bytes per key). GOGC still overrides it.
+	// GC headroom follows the live heap (gc.go); GOGC, if set, wins.
 	if _, set := os.LookupEnv("GOGC"); !set {
-		debug.SetGCPercent(25)
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		go tuneGC(ctx)
 	}
 	s, err := server.Start(cfg)
 	if err != nil {
