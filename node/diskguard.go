@@ -42,13 +42,19 @@ func newDiskGuard(s *raftboltdb.BoltStore, path string, log *slog.Logger) *diskG
 
 // fail records the first write error and returns the error to report.
 func (g *diskGuard) fail(op string, err error) error {
+	return g.failAt("log store", g.path, op, err)
+}
+
+// failAt is fail for a write to any of the node's files: store names what
+// path is ("log store", "snapshot store").
+func (g *diskGuard) failAt(store, path, op string, err error) error {
 	g.once.Do(func() {
 		hint := "this node stops; once the cause is fixed, restart it: it catches up from the others"
 		if errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT) || errors.Is(err, syscall.EFBIG) {
 			hint = "the disk is full (or a file size limit was hit); this node stops. Free space, then restart it: it catches up from the others"
 		}
-		g.err = fmt.Errorf("log store %s: %s failed: %w; %s", g.path, op, err, hint)
-		g.log.Error("storage write failed, stopping the node", "file", g.path, "op", op, "err", err)
+		g.err = fmt.Errorf("%s %s: %s failed: %w; %s", store, path, op, err, hint)
+		g.log.Error("storage write failed, stopping the node", "file", path, "op", op, "err", err)
 		close(g.failed)
 	})
 	return g.err

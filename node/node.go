@@ -122,7 +122,7 @@ func (n *Node) open() error {
 		if err := checkNewestSnapshot(cfg.DataDir, fss); err != nil {
 			return err
 		}
-		snaps = fss
+		snaps = snapshotGuard{SnapshotStore: fss, guard: n.guard, dir: snapDir}
 	}
 
 	if cfg.Transport != nil {
