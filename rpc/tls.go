@@ -20,7 +20,8 @@ func tlsHint(err error, tc *tls.Config) error {
 		return false
 	}
 	switch {
-	case tc == nil && has("server preface: EOF"):
+	case tc == nil && has("server preface") && has("EOF", "connection reset"):
+		// A TLS listener given a plaintext preface closes or resets.
 		return &readable{msg + " (the node may serve TLS: use --tls-ca-cert-file, and --tls-cert-file/--tls-key-file if it verifies clients)", err}
 	case tc != nil && has("does not look like a TLS handshake"):
 		return &readable{msg + " (the node does not serve TLS on this port)", err}
