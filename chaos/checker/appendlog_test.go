@@ -1,153 +1,210 @@
 package checker
 
 import (
-	"strings"
 	"testing"
 )
 
-// ap is an append of token to key "k"; length is the reply (0 if not ok).
-func ap(client int, token string, o Outcome, length, call, ret int64) AppendOp {
-	return AppendOp{Client: client, Kind: AppAppend, Key: "k", Token: token, Length: length, Outcome: o, Call: ms(call), Return: ms(ret)}
+// push is an RPUSH of value to key "k"; length is the reply (0 if not ok).
+func push(client int, value string, o Outcome, length, call, ret int64) AppendOp {
+	return AppendOp{Client: client, Kind: AppAppend, Key: "k", Value: value, Length: length, Outcome: o, Call: ms(call), Return: ms(ret)}
 }
 
-func rd(raw string, call, ret int64) AppendOp {
-	return AppendOp{Client: 9, Kind: AppRead, Key: "k", Raw: raw, Outcome: OK, Call: ms(call), Return: ms(ret)}
+// lrange is an LRANGE k 0 -1 that returned list.
+func lrange(call, ret int64, list ...string) AppendOp {
+	return AppendOp{Client: 9, Kind: AppRead, Key: "k", List: list, Outcome: OK, Call: ms(call), Return: ms(ret)}
 }
 
-func fin(raw string) AppendOp {
-	op := rd(raw, 1000, 1001)
+// fin is the final read after healing.
+func fin(list ...string) AppendOp {
+	op := lrange(1000, 1001, list...)
 	op.Final = true
 	return op
 }
 
-func TestParseTokens(t *testing.T) {
-	if got := ParseTokens(",a,b,c"); strings.Join(got, " ") != "a b c" {
-		t.Fatalf("got %q", got)
+func TestCheckAppend(t *testing.T) {
+	type want struct {
+		inv, substr          string // "" : no violation at all
+		lost, dup, unchecked int
 	}
-	if got := ParseTokens(""); got != nil {
-		t.Fatalf("got %q", got)
+	cases := []struct {
+		name string
+		ops  []AppendOp
+		want want
+	}{
+		{
+			name: "clean history with a concurrent push and an unknown one that took effect",
+			ops: []AppendOp{
+				push(0, "a", OK, 1, 0, 10),
+				push(1, "b", OK, 2, 5, 15),
+				lrange(11, 12, "a"), // b concurrent: may or may not be there
+				push(0, "c", Unknown, 0, 20, 30),
+				lrange(16, 18, "a", "b"),
+				fin("a", "b", "c"),
+			},
+		},
+		{
+			name: "unknown push may be absent",
+			ops: []AppendOp{
+				push(0, "a", OK, 1, 0, 10),
+				push(1, "b", Unknown, 0, 11, 12),
+				fin("a"),
+			},
+		},
+		{
+			name: "unknown push may take effect after later acknowledged pushes",
+			ops: []AppendOp{
+				push(1, "u", Unknown, 0, 0, 5),
+				push(0, "a", OK, 1, 10, 20),
+				push(0, "b", OK, 2, 30, 40),
+				fin("a", "b", "u"),
+			},
+		},
+		{
+			name: "failed push with no effect is fine",
+			ops: []AppendOp{
+				push(0, "a", OK, 1, 0, 10),
+				push(1, "b", Failed, 0, 11, 12),
+				fin("a"),
+			},
+		},
+		{
+			name: "empty list read before any push",
+			ops: []AppendOp{
+				lrange(0, 1),
+				push(0, "a", OK, 1, 2, 10),
+				fin("a"),
+			},
+		},
+		{
+			name: "lost acknowledged push",
+			ops:  []AppendOp{push(0, "a", OK, 1, 0, 10), push(0, "b", OK, 2, 11, 20), fin("a")},
+			want: want{inv: "I2", substr: "RPUSH of b", lost: 1},
+		},
+		{
+			name: "every acknowledged push lost: key missing at the end",
+			ops:  []AppendOp{push(0, "a", OK, 1, 0, 10), fin()},
+			want: want{inv: "I2", substr: "a", lost: 1},
+		},
+		{
+			name: "duplicated acknowledged push (a retried forward, say)",
+			ops:  []AppendOp{push(0, "a", OK, 1, 0, 10), push(1, "b", OK, 2, 11, 20), fin("a", "b", "b")},
+			want: want{inv: "I11", substr: "b twice", dup: 1},
+		},
+		{
+			name: "unknown push applied twice",
+			ops:  []AppendOp{push(0, "a", OK, 1, 0, 10), push(1, "u", Unknown, 0, 11, 20), fin("a", "u", "u")},
+			want: want{inv: "I11", substr: "u twice", dup: 1},
+		},
+		{
+			name: "reordered acknowledged pushes",
+			ops: []AppendOp{
+				push(0, "a", OK, 2, 0, 10),
+				push(0, "b", OK, 1, 11, 20), // called after a was acknowledged, yet before it
+				fin("b", "a"),
+			},
+			want: want{inv: "I1", substr: "before a"},
+		},
+		{
+			name: "unknown push placed before a value acknowledged before its call",
+			ops: []AppendOp{
+				push(0, "a", OK, 2, 0, 10),
+				push(1, "u", Unknown, 0, 20, 30),
+				fin("u", "a"),
+			},
+			want: want{inv: "I1", substr: "before a"},
+		},
+		{
+			name: "value of a failed push read",
+			ops:  []AppendOp{push(0, "a", OK, 1, 0, 10), push(1, "b", Failed, 0, 11, 12), fin("a", "b")},
+			want: want{inv: "I5", substr: "b"},
+		},
+		{
+			name: "stale read misses an acknowledged push",
+			ops: []AppendOp{
+				push(0, "a", OK, 1, 0, 10),
+				push(0, "b", OK, 2, 11, 20),
+				lrange(30, 40, "a"), // b acknowledged before the read began
+				fin("a", "b"),
+			},
+			want: want{inv: "I3", substr: "misses b"},
+		},
+		{
+			name: "reads going backwards",
+			ops: []AppendOp{
+				push(0, "a", OK, 1, 0, 10),
+				push(1, "u", Unknown, 0, 0, 10),
+				lrange(20, 30, "a", "u"),
+				lrange(40, 50, "a"),
+				fin("a", "u"),
+			},
+			want: want{inv: "I3", substr: "fewer"},
+		},
+		{
+			name: "divergent read",
+			ops: []AppendOp{
+				push(0, "a", Unknown, 0, 0, 10),
+				push(1, "b", Unknown, 0, 0, 10),
+				lrange(20, 30, "b"),
+				fin("a", "b"),
+			},
+			want: want{inv: "I1", substr: "not a prefix"},
+		},
+		{
+			name: "crossed replies: lengths swapped",
+			ops: []AppendOp{
+				push(0, "a", OK, 2, 0, 10),
+				push(1, "b", OK, 1, 0, 10),
+				fin("a", "b"),
+			},
+			want: want{inv: "I11", substr: "replied length 2"},
+		},
+		{
+			name: "value nobody pushed",
+			ops:  []AppendOp{push(0, "a", OK, 1, 0, 10), fin("a", "zz")},
+			want: want{inv: "I1", substr: "zz"},
+		},
+		{
+			name: "read contains a value pushed after it returned",
+			ops: []AppendOp{
+				lrange(0, 5, "a"),
+				push(0, "a", OK, 1, 10, 20),
+				fin("a"),
+			},
+			want: want{inv: "I1", substr: "pushed only at"},
+		},
+		{
+			name: "key without a final read is unchecked",
+			ops:  []AppendOp{push(0, "a", OK, 1, 0, 10)},
+			want: want{unchecked: 1},
+		},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			v := CheckAppend(c.ops)
+			if c.want.inv == "" {
+				mustBeClean(t, v.Violations)
+			} else {
+				mustHave(t, v.Violations, c.want.inv, c.want.substr)
+			}
+			if v.LostAppends != c.want.lost || v.Duplicated != c.want.dup || v.KeysUnchecked != c.want.unchecked {
+				t.Fatalf("lost %d duplicated %d unchecked %d, want %d %d %d",
+					v.LostAppends, v.Duplicated, v.KeysUnchecked, c.want.lost, c.want.dup, c.want.unchecked)
+			}
+		})
 	}
 }
 
-func TestCheckAppend_CleanHistoryPasses(t *testing.T) {
+func TestCheckAppend_Counts(t *testing.T) {
 	ops := []AppendOp{
-		ap(0, "t1", OK, 3, 0, 10),
-		ap(1, "t2", OK, 6, 5, 15),
-		rd(",t1", 11, 12), // t2 concurrent: may or may not be there
-		ap(0, "t3", Unknown, 0, 20, 30),
-		rd(",t1,t2", 16, 18),
-		fin(",t1,t2,t3"), // the unknown append took effect
+		push(0, "a", OK, 1, 0, 10),
+		push(1, "b", OK, 2, 5, 15),
+		push(2, "c", Unknown, 0, 20, 30),
+		push(2, "d", Failed, 0, 40, 41),
+		fin("a", "b"),
 	}
 	v := CheckAppend(ops)
 	mustBeClean(t, v.Violations)
-	if v.Acknowledged != 2 || v.LostAppends != 0 || v.Keys != 1 {
-		t.Fatalf("%+v", v)
-	}
-}
-
-func TestCheckAppend_LostAppendDetected(t *testing.T) {
-	ops := []AppendOp{
-		ap(0, "t1", OK, 3, 0, 10),
-		ap(0, "t2", OK, 6, 11, 20),
-		fin(",t1"),
-	}
-	v := CheckAppend(ops)
-	if v.LostAppends != 1 {
-		t.Fatalf("lost = %d, want 1", v.LostAppends)
-	}
-	mustHave(t, v.Violations, "I2", "t2")
-}
-
-func TestCheckAppend_DuplicatedAppendDetected(t *testing.T) {
-	ops := []AppendOp{
-		ap(0, "t1", OK, 3, 0, 10),
-		ap(1, "t2", OK, 6, 11, 20),
-		fin(",t1,t2,t2"), // applied twice (a retried forward, say)
-	}
-	v := CheckAppend(ops)
-	if v.Duplicated != 1 {
-		t.Fatalf("duplicated = %d, want 1", v.Duplicated)
-	}
-	mustHave(t, v.Violations, "I11", "twice")
-}
-
-func TestCheckAppend_ReorderedAppendsDetected(t *testing.T) {
-	ops := []AppendOp{
-		ap(0, "t1", OK, 6, 0, 10),
-		ap(0, "t2", OK, 3, 11, 20), // called after t1 was acknowledged, yet before it
-		fin(",t2,t1"),
-	}
-	v := CheckAppend(ops)
-	mustHave(t, v.Violations, "I1", "before t1")
-}
-
-func TestCheckAppend_FailedAppendMustNotAppear(t *testing.T) {
-	ops := []AppendOp{
-		ap(0, "t1", OK, 3, 0, 10),
-		ap(1, "t2", Failed, 0, 11, 12),
-		fin(",t1,t2"),
-	}
-	mustHave(t, CheckAppend(ops).Violations, "I5", "t2")
-}
-
-func TestCheckAppend_UnknownAppendMayBeAbsent(t *testing.T) {
-	ops := []AppendOp{
-		ap(0, "t1", OK, 3, 0, 10),
-		ap(1, "t2", Unknown, 0, 11, 12),
-		fin(",t1"),
-	}
-	v := CheckAppend(ops)
-	mustBeClean(t, v.Violations)
-}
-
-func TestCheckAppend_StaleReadDetected(t *testing.T) {
-	ops := []AppendOp{
-		ap(0, "t1", OK, 3, 0, 10),
-		ap(0, "t2", OK, 6, 11, 20),
-		rd(",t1", 30, 40), // t2 acknowledged before the read began
-		fin(",t1,t2"),
-	}
-	mustHave(t, CheckAppend(ops).Violations, "I3", "misses t2")
-}
-
-func TestCheckAppend_ReadsGoingBackwardsDetected(t *testing.T) {
-	ops := []AppendOp{
-		ap(0, "t1", OK, 3, 0, 10),
-		ap(1, "t2", Unknown, 0, 0, 10),
-		rd(",t1,t2", 20, 30),
-		rd(",t1", 40, 50),
-		fin(",t1,t2"),
-	}
-	mustHave(t, CheckAppend(ops).Violations, "I3", "shorter")
-}
-
-func TestCheckAppend_DivergentReadDetected(t *testing.T) {
-	ops := []AppendOp{
-		ap(0, "t1", Unknown, 0, 0, 10),
-		ap(1, "t2", Unknown, 0, 0, 10),
-		rd(",t2", 20, 30),
-		fin(",t1,t2"),
-	}
-	mustHave(t, CheckAppend(ops).Violations, "I1", "not a prefix")
-}
-
-func TestCheckAppend_ReplyLengthMustMatchPosition(t *testing.T) {
-	ops := []AppendOp{
-		ap(0, "t1", OK, 6, 0, 10), // crossed replies: t1 got t2's length
-		ap(1, "t2", OK, 3, 0, 10),
-		fin(",t1,t2"),
-	}
-	mustHave(t, CheckAppend(ops).Violations, "I11", "replied length")
-}
-
-func TestCheckAppend_TokenNobodyAppendedDetected(t *testing.T) {
-	ops := []AppendOp{ap(0, "t1", OK, 3, 0, 10), fin(",t1,zz")}
-	mustHave(t, CheckAppend(ops).Violations, "I1", "zz")
-}
-
-func TestCheckAppend_KeyWithoutFinalReadIsUnchecked(t *testing.T) {
-	v := CheckAppend([]AppendOp{ap(0, "t1", OK, 3, 0, 10)})
-	if v.KeysUnchecked != 1 || v.LostAppends != 0 {
+	if v.Keys != 1 || v.Acknowledged != 2 {
 		t.Fatalf("%+v", v)
 	}
 }

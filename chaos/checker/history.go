@@ -7,10 +7,11 @@
 //   - register (GET/SET/WATCH-MULTI-EXEC on a few keys, unique values):
 //     linearizability per key with porcupine (I1), no lost acknowledged write
 //     (I2), no value from a write reported as failed (I5);
-//   - append (APPEND of unique tokens, GET of the whole string): every
-//     acknowledged token exactly once and in an order consistent with real
-//     time, reads monotonic and prefixes of one history, replies that match
-//     the token's position (I1 I2 I3 I5 I11);
+//   - append (RPUSH of unique values, LRANGE 0 -1 of the whole list): every
+//     acknowledged value exactly once and in an order consistent with real
+//     time, values of unknown pushes at most once, reads monotonic and
+//     prefixes of one history, replies that match the value's position
+//     (I1 I2 I3 I5 I11);
 //   - counter (INCR, GET): acknowledged <= final <= acknowledged + unknown,
 //     distinct INCR replies, reads within bounds (I2 I3 I11).
 package checker

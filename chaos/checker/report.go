@@ -166,7 +166,7 @@ func (r *Report) Finish(successes []int64, start, end int64) {
 		case "I8":
 			row.Detail = "term per node across restarts, applied index per process, from the status polls"
 		case "I11":
-			row.Detail = "every value and token applied at most once; INCR replies distinct; APPEND replies match positions"
+			row.Detail = "every written value and pushed element applied at most once; INCR replies distinct; RPUSH replies match positions"
 		case "I4":
 			row.Detail = fmt.Sprintf("checked by I1/I3 across %d elections and %d crash/restart faults", r.LeaderTerms, restarts)
 		case "I6":

@@ -10,10 +10,9 @@ import (
 	"github.com/understudy/understudy/chaos/respclient"
 )
 
-// Append is the append workload: APPEND key ",token" with unique tokens, and
-// GET key to read the whole string back. (Lists would be the natural type;
-// APPEND on strings detects lost, duplicated and reordered appends just as
-// well, and the reply, the new length, pins where each token landed.)
+// Append is the append workload: RPUSH key value with values unique in the
+// run, and LRANGE key 0 -1 to read the whole list back. The reply to RPUSH,
+// the list's new length, pins where each value landed.
 type Append struct {
 	Env       *Env
 	Clients   int
@@ -53,25 +52,28 @@ func (w *Append) client(ctx context.Context, s *session) {
 	for ctx.Err() == nil {
 		key := w.ring.pick(s.rng)
 		if s.rng.Float64() < 0.3 {
-			r := s.do("GET", key)
+			r := s.do("LRANGE", key, "0", "-1")
 			op := checker.AppendOp{Client: s.id, Kind: checker.AppRead, Key: key, Outcome: r.outcome, Call: r.call, Return: r.ret}
-			if r.outcome == checker.OK && r.reply.Kind != respclient.Bulk {
-				op.Outcome, r.class = checker.Failed, "unexpected reply "+r.reply.String()
+			if r.outcome == checker.OK {
+				list, err := listOf(r.reply)
+				if err != nil {
+					op.Outcome, r.class = checker.Failed, err.Error()
+				}
+				op.List = list
 			}
-			op.Raw = r.reply.Str
 			w.tally.add(false, op.Outcome, r.class)
 			w.record(op)
 			s.after(ctx, r, false)
 			continue
 		}
-		token := fmt.Sprintf("t%d", w.seq.Add(1))
+		value := fmt.Sprintf("e%d-c%d", w.seq.Add(1), s.id)
 		var r result
 		if s.rng.Float64() < w.Env.CutProb {
-			r = s.cut("APPEND", key, checker.Sep+token)
+			r = s.cut("RPUSH", key, value)
 		} else {
-			r = s.do("APPEND", key, checker.Sep+token)
+			r = s.do("RPUSH", key, value)
 		}
-		op := checker.AppendOp{Client: s.id, Kind: checker.AppAppend, Key: key, Token: token, Outcome: r.outcome, Call: r.call, Return: r.ret}
+		op := checker.AppendOp{Client: s.id, Kind: checker.AppAppend, Key: key, Value: value, Outcome: r.outcome, Call: r.call, Return: r.ret}
 		if r.outcome == checker.OK {
 			if r.reply.Kind != respclient.Int {
 				op.Outcome, r.class = checker.Unknown, "unexpected reply "+r.reply.String()
@@ -87,12 +89,18 @@ func (w *Append) client(ctx context.Context, s *session) {
 // Final reads every key used, once the cluster has healed.
 func (w *Append) Final(ctx context.Context) (missing int) {
 	for _, key := range w.ring.keys() {
-		r, ok := finalRead(ctx, w.Env, key)
-		if !ok || r.reply.Kind != respclient.Bulk {
+		r, ok := finalRead(ctx, w.Env, "LRANGE", key, "0", "-1")
+		if !ok {
 			missing++
 			continue
 		}
-		w.record(checker.AppendOp{Client: -1, Kind: checker.AppRead, Key: key, Raw: r.reply.Str, Outcome: checker.OK, Call: r.call, Return: r.ret, Final: true})
+		list, err := listOf(r.reply)
+		if err != nil {
+			w.Env.Log.Warn("final read", "key", key, "err", err)
+			missing++
+			continue
+		}
+		w.record(checker.AppendOp{Client: -1, Kind: checker.AppRead, Key: key, List: list, Outcome: checker.OK, Call: r.call, Return: r.ret, Final: true})
 	}
 	return missing
 }
@@ -106,5 +114,21 @@ func (w *Append) Ops() []checker.AppendOp {
 
 // Summary is the workload's counts for the report.
 func (w *Append) Summary() checker.WorkloadSummary {
-	return w.tally.summary("append", w.Clients, []string{"APPEND of unique tokens on string keys (lists are not implemented yet)"})
+	return w.tally.summary("append", w.Clients, []string{"RPUSH of unique values, LRANGE 0 -1 of the whole list"})
+}
+
+// listOf turns an LRANGE reply into the list it holds (a missing key is an
+// empty array).
+func listOf(r respclient.Reply) ([]string, error) {
+	if r.Kind != respclient.Array || r.Nil {
+		return nil, fmt.Errorf("unexpected LRANGE reply %s", r.String())
+	}
+	out := make([]string, 0, len(r.Elems))
+	for _, e := range r.Elems {
+		if e.Kind != respclient.Bulk || e.Nil {
+			return nil, fmt.Errorf("unexpected LRANGE element %s", e.String())
+		}
+		out = append(out, e.Str)
+	}
+	return out, nil
 }

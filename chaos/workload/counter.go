@@ -94,7 +94,7 @@ func (w *Counter) client(ctx context.Context, s *session) {
 // Final reads every counter once the cluster has healed.
 func (w *Counter) Final(ctx context.Context) (missing int) {
 	for i := range w.Keys {
-		r, ok := finalRead(ctx, w.Env, w.key(i))
+		r, ok := finalRead(ctx, w.Env, "GET", w.key(i))
 		n, parsed := parseCount(r.reply)
 		if !ok || !parsed {
 			missing++

@@ -240,13 +240,13 @@ func (k *keyRing) keys() []string {
 	return append([]string(nil), k.used...)
 }
 
-// finalRead reads key once the cluster has healed, trying every node until
-// a read succeeds or ctx ends.
-func finalRead(ctx context.Context, env *Env, key string) (result, bool) {
+// finalRead sends a read (GET key, LRANGE key 0 -1) once the cluster has
+// healed, trying every node until it succeeds or ctx ends.
+func finalRead(ctx context.Context, env *Env, args ...string) (result, bool) {
 	s := newSession(env, 1, 0)
 	defer s.drop()
 	for ctx.Err() == nil {
-		r := s.do("GET", key)
+		r := s.do(args...)
 		if r.outcome == checker.OK {
 			return r, true
 		}

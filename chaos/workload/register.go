@@ -201,7 +201,7 @@ func (w *Register) compareAndSet(ctx context.Context, s *session, key string) {
 // Final reads every key used, once the cluster has healed.
 func (w *Register) Final(ctx context.Context) (missing int) {
 	for _, key := range w.ring.keys() {
-		r, ok := finalRead(ctx, w.Env, key)
+		r, ok := finalRead(ctx, w.Env, "GET", key)
 		if !ok || r.reply.Kind != respclient.Bulk {
 			missing++
 			continue

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/understudy/understudy/chaos/checker"
+	"github.com/understudy/understudy/chaos/respclient"
 )
 
 func TestKeyRing_RotatesAfterPerKeyOperations(t *testing.T) {
@@ -152,5 +153,85 @@ func TestProbeCAS_UnknownCommandDisablesCAS(t *testing.T) {
 	w.ring = newKeyRing("p:", 1, 10)
 	if notes := w.Summary().Notes; len(notes) != 1 || !strings.Contains(notes[0], "skipped") {
 		t.Fatalf("notes %v", notes)
+	}
+}
+
+// listServer is a fake server holding lists: RPUSH and LRANGE 0 -1, with
+// dup making every RPUSH apply twice (a server bug the checker must catch).
+func listServer(t *testing.T, dup bool) string {
+	var mu sync.Mutex
+	lists := map[string][]string{}
+	return fakeServer(t, func(argv []string) string {
+		mu.Lock()
+		defer mu.Unlock()
+		switch strings.ToUpper(argv[0]) {
+		case "RPUSH":
+			lists[argv[1]] = append(lists[argv[1]], argv[2])
+			if dup {
+				lists[argv[1]] = append(lists[argv[1]], argv[2])
+			}
+			return ":" + strconv.Itoa(len(lists[argv[1]])) + "\r\n"
+		case "LRANGE":
+			l := lists[argv[1]]
+			var b strings.Builder
+			b.WriteString("*" + strconv.Itoa(len(l)) + "\r\n")
+			for _, e := range l {
+				b.WriteString("$" + strconv.Itoa(len(e)) + "\r\n" + e + "\r\n")
+			}
+			return b.String()
+		}
+		return "-ERR unknown command\r\n"
+	})
+}
+
+func TestAppend_RecordsPushesAndWholeListReads(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		dup  bool
+	}{{"correct server", false}, {"server applying each RPUSH twice", true}} {
+		t.Run(c.name, func(t *testing.T) {
+			env := &Env{Base: time.Now(), Addrs: []string{listServer(t, c.dup)}, OpTimeout: time.Second, Prefix: "t:", Log: slog.Default()}
+			w := &Append{Env: env, Clients: 2, Keys: 2, OpsPerKey: 20}
+			ctx, cancel := context.WithTimeout(context.Background(), 150*time.Millisecond)
+			w.Run(ctx, 1)
+			cancel()
+			if missing := w.Final(context.Background()); missing != 0 {
+				t.Fatalf("%d keys without a final read", missing)
+			}
+			v := checker.CheckAppend(w.Ops())
+			if v.Acknowledged == 0 || v.Keys < 2 {
+				t.Fatalf("too little history: %+v", v)
+			}
+			if c.dup {
+				if v.Duplicated == 0 {
+					t.Fatalf("duplicates not detected: %+v", v)
+				}
+				return
+			}
+			if len(v.Violations) > 0 || v.KeysUnchecked != 0 {
+				t.Fatalf("clean history flagged: %+v", v)
+			}
+		})
+	}
+}
+
+func TestListOf(t *testing.T) {
+	cases := []struct {
+		name  string
+		reply respclient.Reply
+		want  []string
+		err   bool
+	}{
+		{"empty", respclient.Reply{Kind: respclient.Array}, []string{}, false},
+		{"two", respclient.Reply{Kind: respclient.Array, Elems: []respclient.Reply{{Kind: respclient.Bulk, Str: "a"}, {Kind: respclient.Bulk, Str: "b"}}}, []string{"a", "b"}, false},
+		{"null array", respclient.Reply{Kind: respclient.Array, Nil: true}, nil, true},
+		{"bulk string", respclient.Reply{Kind: respclient.Bulk, Str: "a"}, nil, true},
+		{"integer element", respclient.Reply{Kind: respclient.Array, Elems: []respclient.Reply{{Kind: respclient.Int, Int: 1}}}, nil, true},
+	}
+	for _, c := range cases {
+		got, err := listOf(c.reply)
+		if (err != nil) != c.err || strings.Join(got, ",") != strings.Join(c.want, ",") {
+			t.Errorf("%s: got %q, %v", c.name, got, err)
+		}
 	}
 }
