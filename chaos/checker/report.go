@@ -68,7 +68,7 @@ type InvariantRow struct {
 
 // Report is everything a run found; it renders as Markdown and JSON.
 type Report struct {
-	Verdict      string            `json:"verdict"` // PASS or FAIL
+	Verdict      string            `json:"verdict"` // PASS, FAIL or NOT PROVEN
 	Mode         string            `json:"mode"`
 	Seed         int64             `json:"seed"`
 	Started      time.Time         `json:"started"`
@@ -193,14 +193,45 @@ func (r *Report) Finish(successes []int64, start, end int64) {
 		}
 		r.Invariants = append(r.Invariants, row)
 	}
-	r.Verdict = "PASS"
-	if len(r.Violations) > 0 || !r.Convergence.Converged {
-		r.Verdict = "FAIL"
+	switch {
+	case len(r.Violations) > 0 || !r.Convergence.Converged:
+		r.Verdict = VerdictFail
+	case r.Linearizable == LinUnknown:
+		r.Verdict = VerdictNotProven
+	default:
+		r.Verdict = VerdictPass
 	}
 }
 
+// Verdicts of a run. NOT PROVEN is no pass: no violation was found, but a
+// check could not finish (porcupine timed out), so safety was not shown.
+const (
+	VerdictPass      = "PASS"
+	VerdictFail      = "FAIL"
+	VerdictNotProven = "NOT PROVEN"
+)
+
+// Exit codes of the chaos binary and scripts/chaos.sh.
+const (
+	ExitPass        = 0 // every invariant checked and held
+	ExitViolation   = 1 // a safety or recovery invariant was violated
+	ExitCouldNotRun = 2 // setup, build or the run itself failed: nothing was checked
+	ExitNotProven   = 3 // no violation found, but a check did not finish
+)
+
 // Failed reports whether the run found a violation.
-func (r *Report) Failed() bool { return r.Verdict != "PASS" }
+func (r *Report) Failed() bool { return r.Verdict == VerdictFail }
+
+// ExitCode maps the verdict to the exit code.
+func (r *Report) ExitCode() int {
+	switch r.Verdict {
+	case VerdictPass:
+		return ExitPass
+	case VerdictNotProven:
+		return ExitNotProven
+	}
+	return ExitViolation
+}
 
 // Write stores report.md and report.json in dir.
 func (r *Report) Write(dir string) error {
@@ -249,6 +280,9 @@ func (r *Report) Markdown(w io.Writer) {
 	p("- replay: `%s`\n", r.Replay)
 	p("- linearizable: **%s**, lost acknowledged writes: **%d**, violations: **%d**, converged: **%s**\n\n",
 		r.Linearizable, r.LostWrites, len(r.Violations), yesNo(r.Convergence.Converged))
+	if r.Verdict == VerdictNotProven {
+		p("**Not proven** (exit code %d): no violation was found, but porcupine did not finish checking the register history in time, so linearizability (I1) was not shown. This is not a pass.\n\n", ExitNotProven)
+	}
 
 	p("## Invariants\n\n| | invariant | status | detail |\n|---|---|---|---|\n")
 	for _, in := range r.Invariants {

@@ -104,3 +104,33 @@ func TestReport_NotConvergedFails(t *testing.T) {
 		t.Fatal("divergence must fail the run")
 	}
 }
+
+func TestReport_Verdicts(t *testing.T) {
+	converged := Convergence{Converged: true}
+	cases := []struct {
+		name    string
+		rep     Report
+		verdict string
+		exit    int
+	}{
+		{"all checks passed", Report{Register: &RegisterVerdict{Linearizable: LinYes}, Convergence: converged}, VerdictPass, ExitPass},
+		{"porcupine timed out", Report{Register: &RegisterVerdict{Linearizable: LinUnknown}, Convergence: converged}, VerdictNotProven, ExitNotProven},
+		{"porcupine timed out and a write was lost", Report{Register: &RegisterVerdict{Linearizable: LinUnknown}, Convergence: converged,
+			Violations: []Violation{{Invariant: "I2", Detail: "lost"}}}, VerdictFail, ExitViolation},
+		{"not linearizable", Report{Register: &RegisterVerdict{Linearizable: LinNo}, Convergence: converged,
+			Violations: []Violation{{Invariant: "I1", Detail: "history not linearizable"}}}, VerdictFail, ExitViolation},
+		{"not converged", Report{Register: &RegisterVerdict{Linearizable: LinYes}}, VerdictFail, ExitViolation},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			rep := c.rep
+			rep.Finish(nil, 0, 0)
+			if rep.Verdict != c.verdict || rep.ExitCode() != c.exit {
+				t.Fatalf("verdict %q exit %d, want %q %d", rep.Verdict, rep.ExitCode(), c.verdict, c.exit)
+			}
+			if (c.verdict == VerdictFail) != rep.Failed() {
+				t.Fatalf("Failed() = %v with verdict %s", rep.Failed(), rep.Verdict)
+			}
+		})
+	}
+}

@@ -8,8 +8,10 @@
 //	go run ./chaos/cmd/chaos --docker --duration 10m --seed 42 --out /tmp/chaos
 //
 // It writes report.md and report.json (and, if a history is not
-// linearizable, register-linearizability.html) to --out, and exits 1 if any
-// invariant was violated, 2 if the run itself could not be carried out.
+// linearizable, register-linearizability.html) to --out. Exit codes: 0 every
+// invariant checked and held; 1 an invariant was violated; 2 the run could
+// not be carried out (setup failed, nothing was checked); 3 no violation was
+// found but linearizability was not proven (porcupine hit --check-timeout).
 package main
 
 import (
@@ -107,7 +109,7 @@ func run() int {
 	o := parseFlags()
 	if o.local && o.docker {
 		fmt.Fprintln(os.Stderr, "chaos: --local and --docker are exclusive")
-		return 2
+		return checker.ExitCouldNotRun
 	}
 	if !o.local && !o.docker {
 		o.docker = exec.Command("docker", "info").Run() == nil
@@ -121,7 +123,7 @@ func run() int {
 	}
 	if err := os.MkdirAll(o.out, 0o755); err != nil {
 		fmt.Fprintln(os.Stderr, "chaos:", err)
-		return 2
+		return checker.ExitCouldNotRun
 	}
 	if abs, err := filepath.Abs(o.out); err == nil {
 		o.out = abs
@@ -129,7 +131,7 @@ func run() int {
 	logf, err := os.Create(filepath.Join(o.out, "chaos.log"))
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "chaos:", err)
-		return 2
+		return checker.ExitCouldNotRun
 	}
 	defer logf.Close()
 	log := slog.New(slog.NewTextHandler(io.MultiWriter(os.Stderr, logf), &slog.HandlerOptions{Level: slog.LevelInfo})).With("component", "chaos")
@@ -147,7 +149,7 @@ func run() int {
 	cluster, err := newCluster(o, log)
 	if err != nil {
 		log.Error("setup", "err", err)
-		return 2
+		return checker.ExitCouldNotRun
 	}
 	teardown := func() {
 		tctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
@@ -167,7 +169,7 @@ func run() int {
 	}
 	if err != nil {
 		log.Error("--faults", "err", err)
-		return 2
+		return checker.ExitCouldNotRun
 	}
 
 	upCtx, cancel := context.WithTimeout(ctx, 3*time.Minute)
@@ -175,12 +177,12 @@ func run() int {
 	cancel()
 	if err != nil {
 		log.Error("cluster did not come up", "err", err)
-		return 2
+		return checker.ExitCouldNotRun
 	}
 	rep, err := experiment(ctx, o, mode, cluster, kinds, log)
 	if err != nil {
 		log.Error("run", "err", err)
-		return 2
+		return checker.ExitCouldNotRun
 	}
 	teardown()
 	teardown = func() {}
@@ -201,7 +203,7 @@ func run() int {
 		installs, o.snapThreshold, o.trailingLogs))
 	if err := rep.Write(o.out); err != nil {
 		log.Error("write report", "err", err)
-		return 2
+		return checker.ExitCouldNotRun
 	}
 	fmt.Fprintf(os.Stderr, "\n%s: linearizable %s, lost acknowledged writes %d, violations %d, converged %v\nreport: %s\n",
 		rep.Verdict, rep.Linearizable, rep.LostWrites, len(rep.Violations), rep.Convergence.Converged, filepath.Join(o.out, "report.md"))
@@ -212,10 +214,10 @@ func run() int {
 		}
 		fmt.Fprintln(os.Stderr, "  "+v.String())
 	}
-	if rep.Failed() {
-		return 1
+	if rep.Verdict == checker.VerdictNotProven {
+		fmt.Fprintf(os.Stderr, "not proven: porcupine did not finish within --check-timeout %s; no violation was found, but linearizability was not shown\n", o.checkTimeout)
 	}
-	return 0
+	return rep.ExitCode()
 }
 
 func newCluster(o options, log *slog.Logger) (fault.Cluster, error) {
