@@ -4,15 +4,19 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/crc32"
 )
 
 // Entry format. Every Raft log entry the node proposes is one Entry: a
 // version byte, a type byte, the leader's clock and a random seed, then the
-// commands. Versioned so that a node can refuse an entry it does not
-// understand instead of applying it wrongly.
+// commands, then a CRC-32C of everything before it. Versioned so that a node
+// can refuse an entry it does not understand instead of applying it wrongly;
+// checksummed because neither bolt nor raft-boltdb checks the bytes of a
+// stored log entry, and a flipped bit in a value would otherwise be applied
+// and served as if a client had written it.
 const (
 	// EntryVersion is the only encoding version this build writes and reads.
-	EntryVersion byte = 1
+	EntryVersion byte = 2
 	// EntryBatch carries one or more commands applied in order, atomically.
 	EntryBatch byte = 1
 )
@@ -46,9 +50,16 @@ type Entry struct {
 
 var errShortEntry = errors.New("truncated entry")
 
-// EncodedSize is the exact size AppendEntry will add for e.
+// ErrEntryChecksum marks an entry whose bytes do not match their checksum:
+// the entry was damaged after it was written (on disk, or in transit).
+var ErrEntryChecksum = errors.New("entry checksum mismatch")
+
+// entryTrailer is the size of the checksum that ends every entry.
+const entryTrailer = 4
+
+// EncodedSize is an upper bound on the size AppendEntry will add for e.
 func EncodedSize(e *Entry) int {
-	n := 2 + 8 + 8 + binary.MaxVarintLen64
+	n := 2 + 8 + 8 + binary.MaxVarintLen64 + entryTrailer
 	for _, c := range e.Cmds {
 		n += 1 + uvarintLen(uint64(len(c.Argv)))
 		for _, a := range c.Argv {
@@ -60,14 +71,18 @@ func EncodedSize(e *Entry) int {
 
 // AppendEntry encodes e onto dst.
 func AppendEntry(dst []byte, e *Entry) []byte {
-	dst = append(dst, EntryVersion, e.Type)
-	dst = binary.LittleEndian.AppendUint64(dst, uint64(e.Time))
-	dst = binary.LittleEndian.AppendUint64(dst, e.Seed)
-	dst = binary.AppendUvarint(dst, uint64(len(e.Cmds)))
+	start := len(dst)
+	dst = AppendHeader(dst, e.Type, e.Time, e.Seed, len(e.Cmds))
 	for _, c := range e.Cmds {
 		dst = AppendCmd(dst, c)
 	}
-	return dst
+	return SealEntry(dst, start)
+}
+
+// SealEntry ends the entry that starts at dst[start] (a header and its
+// commands) with its checksum.
+func SealEntry(dst []byte, start int) []byte {
+	return binary.LittleEndian.AppendUint32(dst, crc32.Checksum(dst[start:], castagnoli))
 }
 
 // AppendCmd encodes one command; a batch is a header followed by commands.
@@ -82,7 +97,8 @@ func AppendCmd(dst []byte, c Cmd) []byte {
 }
 
 // AppendHeader writes an entry header for n commands, to be followed by n
-// AppendCmd calls. The batcher uses it to build entries without an Entry value.
+// AppendCmd calls and SealEntry. The batcher uses it to build entries without
+// an Entry value.
 func AppendHeader(dst []byte, typ byte, time int64, seed uint64, n int) []byte {
 	dst = append(dst, EntryVersion, typ)
 	dst = binary.LittleEndian.AppendUint64(dst, uint64(time))
@@ -90,11 +106,12 @@ func AppendHeader(dst []byte, typ byte, time int64, seed uint64, n int) []byte {
 	return binary.AppendUvarint(dst, uint64(n))
 }
 
-// DecodeEntry decodes b. Argument slices alias b.
+// DecodeEntry verifies b's checksum and decodes it. Argument slices alias b.
 func DecodeEntry(b []byte) (*Entry, error) {
-	if len(b) < 18 {
-		return nil, errShortEntry
+	if err := VerifyEntry(b); err != nil {
+		return nil, err
 	}
+	b = b[:len(b)-entryTrailer]
 	if b[0] != EntryVersion {
 		return nil, fmt.Errorf("unsupported entry version %d (this build reads %d)", b[0], EntryVersion)
 	}
@@ -156,6 +173,20 @@ func decodeCmd(b []byte) (Cmd, []byte, error) {
 		b = b[l:]
 	}
 	return Cmd{Op: op, Argv: argv}, b, nil
+}
+
+// VerifyEntry checks that b is long enough to be an entry and that its bytes
+// match the checksum at its end. It does not decode the commands.
+func VerifyEntry(b []byte) error {
+	if len(b) < 18+1+entryTrailer {
+		return errShortEntry
+	}
+	body := b[:len(b)-entryTrailer]
+	stored := binary.LittleEndian.Uint32(b[len(body):])
+	if got := crc32.Checksum(body, castagnoli); got != stored {
+		return fmt.Errorf("%w (stored %#08x, computed %#08x over %d bytes)", ErrEntryChecksum, stored, got, len(body))
+	}
+	return nil
 }
 
 func uvarint(b []byte) (uint64, []byte, error) {

@@ -72,11 +72,12 @@ func TestEntryRoundTrip(t *testing.T) {
 		if !sameEntry(e, d) {
 			t.Fatalf("entry %d: decoded %+v, want %+v", i, d, e)
 		}
-		// The batcher's path, header then commands, gives the same bytes.
+		// The batcher's path, header then commands then seal, gives the same bytes.
 		alt := fsm.AppendHeader(nil, e.Type, e.Time, e.Seed, len(e.Cmds))
 		for _, c := range e.Cmds {
 			alt = fsm.AppendCmd(alt, c)
 		}
+		alt = fsm.SealEntry(alt, 0)
 		if !bytes.Equal(alt, enc) {
 			t.Fatalf("entry %d: AppendHeader+AppendCmd differ from AppendEntry", i)
 		}
@@ -95,11 +96,13 @@ func TestDecodeEntryTruncated(t *testing.T) {
 }
 
 func TestDecodeEntryRejects(t *testing.T) {
-	good := fsm.AppendEntry(nil, &fsm.Entry{Type: fsm.EntryBatch, Time: t0, Seed: 3, Cmds: []fsm.Cmd{
-		{Op: fsm.OpClient, Argv: bargs([]string{"SET", "k", "v"})},
-	}})
+	// The structural checks behind the checksum: each case damages an
+	// unsealed entry and seals it again, as a buggy writer would.
+	body := fsm.AppendCmd(fsm.AppendHeader(nil, fsm.EntryBatch, t0, 3, 1), fsm.Cmd{Op: fsm.OpClient, Argv: bargs([]string{"SET", "k", "v"})})
+	good := fsm.SealEntry(bytes.Clone(body), 0)
 	const opAt = 2 + 8 + 8 + 1 // header, time, seed, command count
-	mutate := func(f func(b []byte) []byte) []byte { return f(bytes.Clone(good)) }
+	mutate := func(f func(b []byte) []byte) []byte { return fsm.SealEntry(f(bytes.Clone(body)), 0) }
+	header := fsm.AppendHeader(nil, fsm.EntryBatch, 0, 0, 0)[:18]
 	cases := []struct {
 		name, wantErr string
 		data          []byte
@@ -107,16 +110,21 @@ func TestDecodeEntryRejects(t *testing.T) {
 		{"empty", "truncated", nil},
 		{"bad version", "version", mutate(func(b []byte) []byte { b[0] = fsm.EntryVersion + 1; return b })},
 		{"version zero", "version", mutate(func(b []byte) []byte { b[0] = 0; return b })},
+		{"version 1 (no checksum)", "checksum", append([]byte{1}, body[1:]...)},
 		{"bad type", "type", mutate(func(b []byte) []byte { b[1] = 0x7f; return b })},
 		{"bad op", "op", mutate(func(b []byte) []byte { b[opAt] = 2; return b })},
-		{"trailing byte", "trailing", append(bytes.Clone(good), 0)},
-		{"trailing command", "trailing", fsm.AppendCmd(bytes.Clone(good), fsm.Cmd{Argv: bargs([]string{"GET", "k"})})},
+		{"trailing byte", "trailing", mutate(func(b []byte) []byte { return append(b, 0) })},
+		{"trailing command", "trailing", mutate(func(b []byte) []byte { return fsm.AppendCmd(b, fsm.Cmd{Argv: bargs([]string{"GET", "k"})}) })},
 		{"zero argc", "argument count", mutate(func(b []byte) []byte { b[opAt+1] = 0; return b })},
 		{"argc too big", "argument count", mutate(func(b []byte) []byte { b[opAt+1] = 100; return b })},
 		{"count too big", "command count", mutate(func(b []byte) []byte { b[opAt-1] = 100; return b })},
-		{"huge count", "", append(fsm.AppendHeader(nil, fsm.EntryBatch, 0, 0, 0)[:18], binary.AppendUvarint(nil, math.MaxUint64)...)},
-		{"overlong varint", "truncated", append(fsm.AppendHeader(nil, fsm.EntryBatch, 0, 0, 0)[:18], bytes.Repeat([]byte{0xff}, 11)...)},
+		{"huge count", "", fsm.SealEntry(append(bytes.Clone(header), binary.AppendUvarint(nil, math.MaxUint64)...), 0)},
+		{"overlong varint", "truncated", fsm.SealEntry(append(bytes.Clone(header), bytes.Repeat([]byte{0xff}, 11)...), 0)},
 		{"arg length past end", "truncated", mutate(func(b []byte) []byte { b[opAt+2] = 50; return b })},
+		// Damage after sealing: what a flipped bit on disk looks like.
+		{"value byte flipped", "checksum", func() []byte { b := bytes.Clone(good); b[len(b)-5] ^= 0x10; return b }()},
+		{"checksum byte flipped", "checksum", func() []byte { b := bytes.Clone(good); b[len(b)-1] ^= 1; return b }()},
+		{"appended byte", "checksum", append(bytes.Clone(good), 0)},
 	}
 	for _, c := range cases {
 		d, err := fsm.DecodeEntry(c.data)
@@ -161,8 +169,14 @@ func checkDecode(t *testing.T, b []byte, i int) {
 
 func FuzzDecodeEntry(f *testing.F) {
 	for _, e := range codecEntries() {
-		f.Add(fsm.AppendEntry(nil, e))
+		enc := fsm.AppendEntry(nil, e)
+		f.Add(enc[:len(enc)-4]) // unsealed: the fuzz function seals it
 	}
 	f.Add([]byte{})
-	f.Fuzz(func(t *testing.T, b []byte) { checkDecode(t, b, -1) })
+	// Random bytes almost never carry a valid checksum, so each input is
+	// also tried sealed, which lets the fuzzer reach the decoder behind it.
+	f.Fuzz(func(t *testing.T, b []byte) {
+		checkDecode(t, b, -1)
+		checkDecode(t, fsm.SealEntry(bytes.Clone(b), 0), -1)
+	})
 }

@@ -189,6 +189,7 @@ func (n *Node) propose(buf []byte, batch []*writeReq, done chan<- time.Duration)
 	for _, r := range batch {
 		buf = append(buf, r.enc...)
 	}
+	buf = fsm.SealEntry(buf, 0)
 	// Raft keeps the slice: it must not share memory with the next entry.
 	data := append([]byte(nil), buf...)
 	start := time.Now()

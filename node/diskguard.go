@@ -10,6 +10,7 @@ import (
 
 	"github.com/hashicorp/raft"
 	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
+	"github.com/understudy/understudy/fsm"
 )
 
 // A failed write to raft.db (disk full, a file size limit, an I/O error)
@@ -50,8 +51,11 @@ func (g *diskGuard) fail(op string, err error) error {
 func (g *diskGuard) failAt(store, path, op string, err error) error {
 	g.once.Do(func() {
 		hint := "this node stops; once the cause is fixed, restart it: it catches up from the others"
-		if errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT) || errors.Is(err, syscall.EFBIG) {
+		switch {
+		case errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT) || errors.Is(err, syscall.EFBIG):
 			hint = "the disk is full (or a file size limit was hit); this node stops. Free space, then restart it: it catches up from the others"
+		case errors.Is(err, fsm.ErrEntryChecksum):
+			hint = "this node stops; " + recoveryHint
 		}
 		g.err = fmt.Errorf("%s %s: %s failed: %w; %s", store, path, op, err, hint)
 		g.log.Error("storage write failed, stopping the node", "file", path, "op", op, "err", err)

@@ -107,14 +107,23 @@ func (n *Node) open() error {
 		if err := checkBoltMeta(path); err != nil {
 			return err
 		}
+		if err := checkBoltPages(path); err != nil {
+			return err
+		}
 		bolt, err := openBolt(path)
 		if err != nil {
 			return err
 		}
 		n.bolt = bolt
+		if err := checkLogEntries(path, bolt); err != nil {
+			return err
+		}
 		n.guard = newDiskGuard(bolt, path, n.log)
 		logs, stable = newLogCache(n.guard), n.guard
 		snapDir := filepath.Join(cfg.DataDir, "snapshots")
+		if err := checkSnapshotMetas(cfg.DataDir); err != nil {
+			return err
+		}
 		fss, err := raft.NewFileSnapshotStoreWithLogger(cfg.DataDir, 2, newRaftLogger(cfg.Logger, "snapshot"))
 		if err != nil {
 			return fmt.Errorf("open snapshot store %s: %w", snapDir, err)
@@ -258,9 +267,14 @@ func (n *Node) IsLeader() bool { return n.raft.State() == raft.Leader }
 type LeaderInfo struct {
 	ID         string
 	RaftAddr   string
-	ClientAddr string // empty until the leader has recorded it
-	AdminAddr  string
-	Self       bool
+	ClientAddr string // told to clients; empty until the leader has recorded it
+	AdminAddr  string // told to operators
+	// PeerClientAddr and PeerAdminAddr are where this node reaches the
+	// leader (forwarding, admin calls): the recorded peer addresses, or
+	// ClientAddr and AdminAddr when the leader recorded none.
+	PeerClientAddr string
+	PeerAdminAddr  string
+	Self           bool
 }
 
 // Leader returns the current leader; ok=false when none is known.
@@ -270,10 +284,13 @@ func (n *Node) Leader() (LeaderInfo, bool) {
 		return LeaderInfo{}, false
 	}
 	li := LeaderInfo{ID: string(id), RaftAddr: string(addr), Self: string(id) == n.cfg.ID}
+	m, ok := n.fsm.Meta(li.ID)
 	if li.Self {
-		li.ClientAddr, li.AdminAddr = n.cfg.ClientAddr, n.cfg.AdminAddr
-	} else if m, ok := n.fsm.Meta(li.ID); ok {
+		m, ok = n.selfMeta(), true
+	}
+	if ok {
 		li.ClientAddr, li.AdminAddr = m.ClientAddr, m.AdminAddr
+		li.PeerClientAddr, li.PeerAdminAddr = m.PeerClient(), m.PeerAdmin()
 	}
 	return li, true
 }
@@ -352,7 +369,7 @@ func (n *Node) runLeadership() {
 
 // recordMeta proposes this node's addresses if the replicated copy differs.
 func (n *Node) recordMeta() {
-	want := fsm.NodeMeta{ClientAddr: n.cfg.ClientAddr, AdminAddr: n.cfg.AdminAddr}
+	want := n.selfMeta()
 	if m, ok := n.fsm.Meta(n.cfg.ID); ok && m == want {
 		return
 	}
@@ -364,9 +381,33 @@ func (n *Node) recordMeta() {
 	}()
 }
 
-// metaArgv is the internal command recording id's addresses.
+// selfMeta is this node's own metadata as it records it.
+func (n *Node) selfMeta() fsm.NodeMeta {
+	return NewMeta(n.cfg.ClientAddr, n.cfg.AdminAddr, n.cfg.PeerClientAddr, n.cfg.PeerAdminAddr)
+}
+
+// NewMeta is a member's metadata in the form it is recorded: a peer address
+// equal to the advertised one is left empty, so a node that does not
+// separate them records what older versions did.
+func NewMeta(client, admin, peerClient, peerAdmin string) fsm.NodeMeta {
+	m := fsm.NodeMeta{ClientAddr: client, AdminAddr: admin, PeerClientAddr: peerClient, PeerAdminAddr: peerAdmin}
+	if m.PeerClientAddr == m.ClientAddr {
+		m.PeerClientAddr = ""
+	}
+	if m.PeerAdminAddr == m.AdminAddr {
+		m.PeerAdminAddr = ""
+	}
+	return m
+}
+
+// metaArgv is the internal command recording id's addresses; the peer pair
+// is sent only when there is one.
 func metaArgv(id string, m fsm.NodeMeta) [][]byte {
-	return [][]byte{[]byte("meta"), []byte(id), []byte(m.ClientAddr), []byte(m.AdminAddr)}
+	argv := [][]byte{[]byte("meta"), []byte(id), []byte(m.ClientAddr), []byte(m.AdminAddr)}
+	if m.PeerClientAddr != "" || m.PeerAdminAddr != "" {
+		argv = append(argv, []byte(m.PeerClientAddr), []byte(m.PeerAdminAddr))
+	}
+	return argv
 }
 
 // runExpiry has the leader propose the deletion of expired keys, so that

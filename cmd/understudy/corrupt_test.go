@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"encoding/binary"
 	"fmt"
 	"math/rand/v2"
@@ -45,6 +46,51 @@ func TestProcess_CorruptDataFileStopsNode(t *testing.T) {
 		out := expectRefusal(t, p, keys, "raft.db")
 		if !strings.Contains(out, "invalid database") && !strings.Contains(out, "is damaged") {
 			t.Errorf("stderr does not say why raft.db was refused (want %q or bolt's %q):\n%s", "is damaged", "invalid database", out)
+		}
+	})
+	t.Run("RaftDBLogEntryValue", func(t *testing.T) {
+		// One flipped bit in a value inside a stored log entry: bolt has
+		// no checksum of its values, so only the entry's own catches it.
+		p, keys := stoppedSingleNode(t)
+		db := filepath.Join(p.dataDir, "raft.db")
+		flipEvery(t, db, []byte("value:07"), 6)
+		out := expectRefusal(t, p, keys, "raft.db")
+		if !strings.Contains(out, "checksum") {
+			t.Errorf("stderr does not say the entry's checksum failed:\n%s", tail(out, 12))
+		}
+		if last := finalError(out); !strings.Contains(last, "raft.db") || !strings.Contains(last, "entry") {
+			t.Errorf("the final error %q does not name raft.db and the entry", last)
+		}
+	})
+	t.Run("RaftDBDataPage", func(t *testing.T) {
+		// Garbage inside a page after the meta pages: bbolt would panic
+		// deep in a read; the node must refuse with the file's name.
+		p, keys := stoppedSingleNode(t)
+		db := filepath.Join(p.dataDir, "raft.db")
+		for page := int64(2); page < 6; page++ {
+			overwrite(t, db, page*4096+100, 200)
+		}
+		out := expectRefusal(t, p, keys, "raft.db")
+		if strings.Contains(out, "panic:") {
+			t.Errorf("the node panicked instead of refusing cleanly:\n%s", tail(out, 12))
+		}
+		if last := finalError(out); !strings.Contains(last, "raft.db") {
+			t.Errorf("the final error %q does not name raft.db", last)
+		}
+	})
+	t.Run("SnapshotNewestMetaJSON", func(t *testing.T) {
+		p, keys, snaps := stoppedSingleNodeWithSnapshots(t)
+		newest := snaps[len(snaps)-1]
+		meta := filepath.Join(p.dataDir, "snapshots", newest, "meta.json")
+		if err := os.WriteFile(meta, []byte("{\"Version\":1,\"ID\":"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		out := expectRefusal(t, p, keys, "meta.json")
+		if strings.Contains(out, "panic:") {
+			t.Errorf("the node panicked instead of refusing cleanly:\n%s", tail(out, 12))
+		}
+		if last := finalError(out); !strings.Contains(last, filepath.Join(newest, "meta.json")) {
+			t.Errorf("the final error %q does not name %s/meta.json", last, newest)
 		}
 	})
 	t.Run("SnapshotNewestStateBin", func(t *testing.T) {
@@ -195,6 +241,34 @@ func overwrite(t *testing.T, path string, off, n int64) {
 		t.Fatal(err)
 	}
 	t.Logf("overwrote %d bytes at %d of %s with garbage (seed %d)", n, off, path, seed)
+}
+
+// flipEvery flips one bit at offset at of every occurrence of pat in path
+// (bolt may hold stale copies of a page in free pages too; the live one is
+// among them). It fails the test if pat does not occur.
+func flipEvery(t *testing.T, path string, pat []byte, at int) {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for i := 0; ; {
+		j := bytes.Index(b[i:], pat)
+		if j < 0 {
+			break
+		}
+		b[i+j+at] ^= 0x01
+		i += j + len(pat)
+		n++
+	}
+	if n == 0 {
+		t.Fatalf("%q not found in %s", pat, path)
+	}
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("flipped a bit in %d copies of %q in %s", n, pat, path)
 }
 
 // flipMiddle inverts 8 bytes in the middle of path.
