@@ -109,14 +109,17 @@ type statusView struct {
 	Term              uint64 `json:"term"`
 	LeaderID          string `json:"leader_id"`
 	LeaderClientAddr  string `json:"leader_client_addr"`
+	LeaderAdminAddr   string `json:"leader_admin_addr"`
 	CommitIndex       uint64 `json:"commit_index"`
 	AppliedIndex      uint64 `json:"applied_index"`
+	LastLogIndex      uint64 `json:"last_log_index"`
 	LastContactMs     int64  `json:"last_contact_ms"`
 	LastSnapshotIndex uint64 `json:"last_snapshot_index"`
 	LogSizeBytes      int64  `json:"log_size_bytes"`
 	Keys              int64  `json:"keys"`
 	UptimeSeconds     int64  `json:"uptime_seconds"`
 	Version           string `json:"version"`
+	RaftAddr          string `json:"raft_addr"`
 	ClientAddr        string `json:"client_addr"`
 	AdminAddr         string `json:"admin_addr"`
 	Error             string `json:"error,omitempty"`
@@ -125,9 +128,10 @@ type statusView struct {
 func viewOf(s *adminpb.StatusResponse) statusView {
 	return statusView{
 		ID: s.Id, Role: s.Role, Term: s.Term, LeaderID: s.LeaderId, LeaderClientAddr: s.LeaderClientAddr,
-		CommitIndex: s.CommitIndex, AppliedIndex: s.AppliedIndex, LastContactMs: s.LastContactMs,
+		LeaderAdminAddr: s.LeaderAdminAddr, CommitIndex: s.CommitIndex, AppliedIndex: s.AppliedIndex,
+		LastLogIndex: s.LastLogIndex, LastContactMs: s.LastContactMs,
 		LastSnapshotIndex: s.LastSnapshotIndex, LogSizeBytes: s.LogSizeBytes, Keys: s.Keys,
-		UptimeSeconds: s.UptimeSeconds, Version: s.Version, ClientAddr: s.ClientAddr, AdminAddr: s.AdminAddr,
+		UptimeSeconds: s.UptimeSeconds, Version: s.Version, RaftAddr: s.RaftAddr, ClientAddr: s.ClientAddr, AdminAddr: s.AdminAddr,
 	}
 }
 
@@ -176,6 +180,9 @@ func writeStatus(w io.Writer, format string, views []statusView, cluster bool) e
 		}
 		return printJSON(w, views[0])
 	}
+	if !cluster {
+		return writeStatusOne(w, views[0])
+	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tROLE\tTERM\tLEADER\tCOMMIT\tAPPLIED\tSNAPSHOT\tKEYS\tLOG SIZE\tLAST CONTACT\tUPTIME\tCLIENT\tADMIN")
 	for _, v := range views {
@@ -183,13 +190,9 @@ func writeStatus(w io.Writer, format string, views []statusView, cluster bool) e
 			fmt.Fprintf(tw, "%s\t%s\t-\t-\t-\t-\t-\t-\t-\t-\t-\t-\t%s\n", v.ID, v.Role, v.AdminAddr)
 			continue
 		}
-		contact := "-"
-		if v.LastContactMs >= 0 && v.Role != "leader" {
-			contact = fmt.Sprintf("%dms", v.LastContactMs)
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%d\t%d\t%d\t%d\t%s\t%s\t%s\t%s\t%s\n", v.ID, v.Role, v.Term, v.LeaderID,
-			v.CommitIndex, v.AppliedIndex, v.LastSnapshotIndex, v.Keys, humanBytes(v.LogSizeBytes), contact,
-			(time.Duration(v.UptimeSeconds) * time.Second).String(), v.ClientAddr, v.AdminAddr)
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%d\t%d\t%d\t%d\t%s\t%s\t%s\t%s\t%s\n", v.ID, v.Role, v.Term, dash(v.LeaderID),
+			v.CommitIndex, v.AppliedIndex, v.LastSnapshotIndex, v.Keys, humanBytes(v.LogSizeBytes), v.contact(),
+			v.uptime(), v.ClientAddr, v.AdminAddr)
 	}
 	if err := tw.Flush(); err != nil {
 		return err
@@ -201,6 +204,49 @@ func writeStatus(w io.Writer, format string, views []statusView, cluster bool) e
 	}
 	return nil
 }
+
+// writeStatusOne prints one node's status as a list, leader addresses included.
+func writeStatusOne(w io.Writer, v statusView) error {
+	leader := "none known"
+	if v.LeaderID != "" {
+		leader = fmt.Sprintf("%s (client %s, admin %s)", v.LeaderID, dash(v.LeaderClientAddr), dash(v.LeaderAdminAddr))
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	for _, kv := range [][2]string{
+		{"id", v.ID},
+		{"role", v.Role},
+		{"term", fmt.Sprint(v.Term)},
+		{"leader", leader},
+		{"last contact", v.contact()},
+		{"commit index", fmt.Sprint(v.CommitIndex)},
+		{"applied index", fmt.Sprint(v.AppliedIndex)},
+		{"last log index", fmt.Sprint(v.LastLogIndex)},
+		{"last snapshot", fmt.Sprint(v.LastSnapshotIndex)},
+		{"log size", humanBytes(v.LogSizeBytes)},
+		{"keys", fmt.Sprint(v.Keys)},
+		{"uptime", v.uptime()},
+		{"version", dash(v.Version)},
+		{"raft address", dash(v.RaftAddr)},
+		{"client address", dash(v.ClientAddr)},
+		{"admin address", dash(v.AdminAddr)},
+	} {
+		fmt.Fprintf(tw, "%s:\t%s\n", kv[0], kv[1])
+	}
+	return tw.Flush()
+}
+
+// contact is how long ago a follower last heard from the leader.
+func (v statusView) contact() string {
+	if v.LastContactMs < 0 {
+		return "never"
+	}
+	if v.Role == "leader" {
+		return "-"
+	}
+	return fmt.Sprintf("%dms", v.LastContactMs)
+}
+
+func (v statusView) uptime() string { return (time.Duration(v.UptimeSeconds) * time.Second).String() }
 
 func humanBytes(n int64) string {
 	switch {
@@ -292,8 +338,12 @@ func newJoinCmd(f *adminFlags) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return report(cmd.OutOrStdout(), f.output, map[string]any{"joined": req.Id, "index": r.Index},
-				fmt.Sprintf("joined %s (raft %s) at index %d", req.Id, req.RaftAddr, r.Index))
+			suffrage := "voter"
+			if req.NonVoter {
+				suffrage = "non-voter"
+			}
+			return write(cmd.OutOrStdout(), f.output, joinView{Joined: req.Id, RaftAddr: req.RaftAddr,
+				ClientAddr: req.ClientAddr, AdminAddr: req.AdminAddr, Suffrage: suffrage, Index: r.Index})
 		},
 	}
 	fl := cmd.Flags()
@@ -303,14 +353,6 @@ func newJoinCmd(f *adminFlags) *cobra.Command {
 	fl.StringVar(&req.AdminAddr, "admin-addr", "", "its admin address")
 	fl.BoolVar(&req.NonVoter, "non-voter", false, "join as a non-voter (promote it once it has caught up)")
 	return cmd
-}
-
-func report(w io.Writer, format string, v any, human string) error {
-	if format == "json" {
-		return printJSON(w, v)
-	}
-	_, err := fmt.Fprintln(w, human)
-	return err
 }
 
 func newPromoteCmd(f *adminFlags) *cobra.Command {
@@ -327,8 +369,7 @@ func newPromoteCmd(f *adminFlags) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return report(cmd.OutOrStdout(), f.output, map[string]any{"promoted": args[0], "index": r.Index},
-				fmt.Sprintf("promoted %s to voter at index %d", args[0], r.Index))
+			return write(cmd.OutOrStdout(), f.output, promoteView{Promoted: args[0], Index: r.Index})
 		},
 	}
 }
@@ -347,8 +388,7 @@ func newRemoveCmd(f *adminFlags) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return report(cmd.OutOrStdout(), f.output, map[string]any{"removed": args[0], "index": r.Index},
-				fmt.Sprintf("removed %s at index %d", args[0], r.Index))
+			return write(cmd.OutOrStdout(), f.output, removeView{Removed: args[0], Index: r.Index})
 		},
 	}
 }
@@ -368,9 +408,7 @@ func newTransferCmd(f *adminFlags) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return report(cmd.OutOrStdout(), f.output,
-				map[string]any{"old_leader": r.OldLeader, "new_leader": r.NewLeader, "duration_ms": r.DurationMs},
-				fmt.Sprintf("leadership moved from %s to %s in %dms", r.OldLeader, r.NewLeader, r.DurationMs))
+			return write(cmd.OutOrStdout(), f.output, transferView{OldLeader: r.OldLeader, NewLeader: r.NewLeader, DurationMs: r.DurationMs})
 		},
 	}
 	cmd.Flags().StringVar(&to, "to", "", "id of the new leader (default: any up-to-date voter)")
@@ -391,8 +429,7 @@ func newSnapshotCmd(f *adminFlags) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return report(cmd.OutOrStdout(), f.output, map[string]any{"index": r.Index, "term": r.Term},
-				fmt.Sprintf("snapshot at index %d (term %d)", r.Index, r.Term))
+			return write(cmd.OutOrStdout(), f.output, snapshotView{Index: r.Index, Term: r.Term})
 		},
 	}
 }

@@ -46,14 +46,14 @@ func checkGolden(t *testing.T, name string, got []byte) {
 // Fixed inputs: a leader, a follower and a member that did not answer.
 var (
 	goldenStatus = []statusView{
-		{ID: "n1", Role: "leader", Term: 7, LeaderID: "n1", LeaderClientAddr: "10.0.0.1:6381",
-			CommitIndex: 104213, AppliedIndex: 104213, LastContactMs: 0, LastSnapshotIndex: 98304,
+		{ID: "n1", Role: "leader", Term: 7, LeaderID: "n1", LeaderClientAddr: "10.0.0.1:6381", LeaderAdminAddr: "10.0.0.1:9181",
+			CommitIndex: 104213, AppliedIndex: 104213, LastLogIndex: 104214, LastContactMs: 0, LastSnapshotIndex: 98304,
 			LogSizeBytes: 3<<20 + 1<<19, Keys: 50211, UptimeSeconds: 3723, Version: "0.1.0",
-			ClientAddr: "10.0.0.1:6381", AdminAddr: "10.0.0.1:9181"},
-		{ID: "n2", Role: "follower", Term: 7, LeaderID: "n1", LeaderClientAddr: "10.0.0.1:6381",
-			CommitIndex: 104213, AppliedIndex: 104210, LastContactMs: 12, LastSnapshotIndex: 98304,
+			RaftAddr: "10.0.0.1:7381", ClientAddr: "10.0.0.1:6381", AdminAddr: "10.0.0.1:9181"},
+		{ID: "n2", Role: "follower", Term: 7, LeaderID: "n1", LeaderClientAddr: "10.0.0.1:6381", LeaderAdminAddr: "10.0.0.1:9181",
+			CommitIndex: 104213, AppliedIndex: 104210, LastLogIndex: 104213, LastContactMs: 12, LastSnapshotIndex: 98304,
 			LogSizeBytes: 900 << 10, Keys: 50209, UptimeSeconds: 59, Version: "0.1.0",
-			ClientAddr: "10.0.0.2:6381", AdminAddr: "10.0.0.2:9181"},
+			RaftAddr: "10.0.0.2:7381", ClientAddr: "10.0.0.2:6381", AdminAddr: "10.0.0.2:9181"},
 		{ID: "n3", Role: "unreachable", AdminAddr: "10.0.0.3:9181",
 			Error: "10.0.0.3:9181: node unreachable: connection refused"},
 	}
@@ -75,6 +75,11 @@ func TestGolden_StatusAndMembers(t *testing.T) {
 		{"status_cluster_json", func(b *bytes.Buffer) error { return writeStatus(b, "json", goldenStatus, true) }},
 		{"members_human", func(b *bytes.Buffer) error { return writeMembers(b, "human", goldenMembers) }},
 		{"members_json", func(b *bytes.Buffer) error { return writeMembers(b, "json", goldenMembers) }},
+		{"status_follower_human", func(b *bytes.Buffer) error { return writeStatus(b, "human", goldenStatus[1:2], false) }},
+		{"status_no_leader_human", func(b *bytes.Buffer) error {
+			return writeStatus(b, "human", []statusView{{ID: "n3", Role: "candidate", Term: 9, LastContactMs: -1,
+				RaftAddr: "10.0.0.3:7381", ClientAddr: "10.0.0.3:6381", AdminAddr: "10.0.0.3:9181"}}, false)
+		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var b bytes.Buffer
@@ -83,6 +88,30 @@ func TestGolden_StatusAndMembers(t *testing.T) {
 			}
 			checkGolden(t, tc.name, b.Bytes())
 		})
+	}
+}
+
+// The verbs that change the cluster: one line for people, one JSON object.
+func TestGolden_Verbs(t *testing.T) {
+	views := map[string]humanView{
+		"join":     joinView{Joined: "n4", RaftAddr: "10.0.0.4:7381", ClientAddr: "10.0.0.4:6381", AdminAddr: "10.0.0.4:9181", Suffrage: "non-voter", Index: 1042},
+		"promote":  promoteView{Promoted: "n4", Index: 1050},
+		"remove":   removeView{Removed: "n2", Index: 1061},
+		"transfer": transferView{OldLeader: "n1", NewLeader: "n3", DurationMs: 87},
+		"snapshot": snapshotView{Index: 104213, Term: 7},
+		"backup":   backupView{File: "backup.snap", Bytes: 5<<20 + 1<<18, Index: 104213, SHA256: "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"},
+		"restore":  restoreView{File: "backup.snap", Keys: 50211, Index: 3},
+	}
+	for name, v := range views {
+		for _, format := range []string{"human", "json"} {
+			t.Run(name+"_"+format, func(t *testing.T) {
+				var b bytes.Buffer
+				if err := write(&b, format, v); err != nil {
+					t.Fatal(err)
+				}
+				checkGolden(t, name+"_"+format, b.Bytes())
+			})
+		}
 	}
 }
 

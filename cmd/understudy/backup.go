@@ -73,9 +73,7 @@ func newBackupCmd(f *adminFlags) *cobra.Command {
 			if err := os.WriteFile(path+".sha256", []byte(line), 0o644); err != nil {
 				return fmt.Errorf("write checksum: %w", err)
 			}
-			return report(cmd.OutOrStdout(), f.output,
-				map[string]any{"file": path, "bytes": res.Size, "index": res.Index, "sha256": res.SHA256},
-				fmt.Sprintf("backup of index %d written to %s (%s, sha256 %s)", res.Index, path, humanBytes(res.Size), res.SHA256))
+			return write(cmd.OutOrStdout(), f.output, backupView{File: path, Bytes: res.Size, Index: res.Index, SHA256: res.SHA256})
 		},
 	}
 }
@@ -141,8 +139,7 @@ cluster (scripts/cluster.sh up on empty data, then restore).`,
 			if err != nil {
 				return err
 			}
-			return report(cmd.OutOrStdout(), f.output, map[string]any{"file": path, "keys": r.Keys, "index": r.Index},
-				fmt.Sprintf("restored %s: %d keys, cluster at index %d", path, r.Keys, r.Index))
+			return write(cmd.OutOrStdout(), f.output, restoreView{File: path, Keys: r.Keys, Index: r.Index})
 		},
 	}
 	cmd.Flags().StringVar(&sum, "sha256", "", "expected SHA-256 of FILE (default: read FILE.sha256)")
