@@ -16,9 +16,34 @@ import (
 // NodeMeta is what the cluster knows about a member beyond its Raft address.
 // The leader records its own entry through the log after each election, so
 // every node can tell clients where the leader serves.
+//
+// ClientAddr and AdminAddr are the addresses told to clients and operators
+// (MOVED, ROLE, Sentinel, members). PeerClientAddr and PeerAdminAddr are
+// where the other nodes reach the member (forwarding, admin calls) when that
+// differs, e.g. inside a container network; empty means the same address.
 type NodeMeta struct {
-	ClientAddr string
-	AdminAddr  string
+	ClientAddr     string
+	AdminAddr      string
+	PeerClientAddr string
+	PeerAdminAddr  string
+}
+
+// PeerClient is the client address other nodes dial: PeerClientAddr, or
+// ClientAddr when none was recorded.
+func (m NodeMeta) PeerClient() string {
+	if m.PeerClientAddr != "" {
+		return m.PeerClientAddr
+	}
+	return m.ClientAddr
+}
+
+// PeerAdmin is the admin address other nodes dial: PeerAdminAddr, or
+// AdminAddr when none was recorded.
+func (m NodeMeta) PeerAdmin() string {
+	if m.PeerAdminAddr != "" {
+		return m.PeerAdminAddr
+	}
+	return m.AdminAddr
 }
 
 // Result is what Apply returns for a batch entry: one reply per command, in order.

@@ -18,7 +18,7 @@ import (
 // Snapshot format (see DESIGN.md):
 //
 //	magic "USNAPSHT" | version u32 | clock i64 | applied u64
-//	| nmeta uvarint | (id, client, admin)*  | nkeys uvarint
+//	| nmeta uvarint | (id, client, admin [, peer-client, peer-admin])*  | nkeys uvarint
 //	| (type u8, key, exp varint, ver uvarint, value)* | crc32c u32 of all before it
 //
 // Strings are uvarint length + bytes. Every integer is little-endian. A
@@ -32,9 +32,15 @@ import (
 //	zset: enc (0 listpack, 1 skiplist) | n | (member, score as IEEE-754 u64)*  by score
 //
 // Hashtables (hashes, sets) go in (xxhash, member) order.
+//
+// Version 2 adds each member's peer-facing addresses to its metadata. A
+// snapshot is written as version 1 when no member has any, so a cluster that
+// does not separate the two stays readable by older binaries.
 const (
 	snapMagic   = "USNAPSHT"
-	snapVersion = 1
+	snapVersion = 2
+	// snapVersionNoPeers is the format without peer addresses.
+	snapVersionNoPeers = 1
 	// maxSnapString bounds one string read from a snapshot so a corrupt
 	// length cannot make the node allocate without limit.
 	maxSnapString = 1 << 30
@@ -106,20 +112,28 @@ func (w *snapWriter) str(s string) {
 
 func (s *snapshot) write(out io.Writer) error {
 	w := &snapWriter{w: out, crc: crc32.New(castagnoli), buf: make([]byte, 0, 128<<10)}
-	w.buf = append(w.buf, snapMagic...)
-	w.buf = binary.LittleEndian.AppendUint32(w.buf, snapVersion)
-	w.buf = binary.LittleEndian.AppendUint64(w.buf, uint64(s.clock))
-	w.buf = binary.LittleEndian.AppendUint64(w.buf, s.applied)
 	ids := make([]string, 0, len(s.meta))
-	for id := range s.meta {
+	version := uint32(snapVersionNoPeers)
+	for id, m := range s.meta {
 		ids = append(ids, id)
+		if m.PeerClientAddr != "" || m.PeerAdminAddr != "" {
+			version = snapVersion
+		}
 	}
 	sort.Strings(ids) // deterministic bytes, so equal states hash equal
+	w.buf = append(w.buf, snapMagic...)
+	w.buf = binary.LittleEndian.AppendUint32(w.buf, version)
+	w.buf = binary.LittleEndian.AppendUint64(w.buf, uint64(s.clock))
+	w.buf = binary.LittleEndian.AppendUint64(w.buf, s.applied)
 	w.buf = binary.AppendUvarint(w.buf, uint64(len(ids)))
 	for _, id := range ids {
 		w.str(id)
 		w.str(s.meta[id].ClientAddr)
 		w.str(s.meta[id].AdminAddr)
+		if version >= snapVersion {
+			w.str(s.meta[id].PeerClientAddr)
+			w.str(s.meta[id].PeerAdminAddr)
+		}
 	}
 	w.buf = binary.AppendUvarint(w.buf, uint64(s.ks.len()))
 	s.ks.tree.Scan(func(it *item) bool {
@@ -236,8 +250,9 @@ func readSnapshot(in io.Reader) (*snapshot, error) {
 	if string(hdr[:8]) != snapMagic {
 		return nil, fmt.Errorf("%w: bad magic %q", ErrSnapshotCorrupt, hdr[:8])
 	}
-	if v := binary.LittleEndian.Uint32(hdr[8:]); v != snapVersion {
-		return nil, fmt.Errorf("%w: unsupported version %d", ErrSnapshotCorrupt, v)
+	version := binary.LittleEndian.Uint32(hdr[8:])
+	if version != snapVersion && version != snapVersionNoPeers {
+		return nil, fmt.Errorf("%w: unsupported version %d", ErrSnapshotCorrupt, version)
 	}
 	s := &snapshot{
 		ks:      newKeyspace(),
@@ -261,6 +276,14 @@ func readSnapshot(in io.Reader) (*snapshot, error) {
 			}
 			if m.AdminAddr, err = r.str(); err != nil {
 				return err
+			}
+			if version >= snapVersion {
+				if m.PeerClientAddr, err = r.str(); err != nil {
+					return err
+				}
+				if m.PeerAdminAddr, err = r.str(); err != nil {
+					return err
+				}
 			}
 			s.meta[id] = m
 		}

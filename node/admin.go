@@ -25,8 +25,13 @@ var ErrRefused = errors.New("refused")
 const adminTimeout = 10 * time.Second
 
 // Member is one server of the Raft configuration with its recorded addresses.
+// ClientAddr and AdminAddr are told to clients and operators;
+// PeerClientAddr and PeerAdminAddr are where other nodes reach it (in
+// Members, the advertised ones when it recorded none; in Join, empty means
+// the same as advertised).
 type Member struct {
 	ID, RaftAddr, ClientAddr, AdminAddr string
+	PeerClientAddr, PeerAdminAddr       string
 	Voter                               bool
 	Leader                              bool
 }
@@ -45,6 +50,7 @@ func (n *Node) Members() ([]Member, error) {
 		out = append(out, Member{
 			ID: string(s.ID), RaftAddr: string(s.Address),
 			ClientAddr: m.ClientAddr, AdminAddr: m.AdminAddr,
+			PeerClientAddr: m.PeerClient(), PeerAdminAddr: m.PeerAdmin(),
 			Voter: s.Suffrage == raft.Voter, Leader: string(s.ID) == li.ID,
 		})
 	}
@@ -100,7 +106,7 @@ func (n *Node) recordMemberMeta(ctx context.Context, m Member) (uint64, error) {
 	if m.ClientAddr == "" && m.AdminAddr == "" {
 		return n.raft.LastIndex(), nil
 	}
-	_, err := n.WriteInternal(metaArgv(m.ID, fsm.NodeMeta{ClientAddr: m.ClientAddr, AdminAddr: m.AdminAddr})).Wait(ctx)
+	_, err := n.WriteInternal(metaArgv(m.ID, NewMeta(m.ClientAddr, m.AdminAddr, m.PeerClientAddr, m.PeerAdminAddr))).Wait(ctx)
 	if err != nil {
 		return 0, fmt.Errorf("record addresses of %s: %w", m.ID, err)
 	}
@@ -265,7 +271,7 @@ func (n *Node) Restore(ctx context.Context, data []byte) (fsm.Stats, error) {
 	// cluster's own must survive, or followers would send clients (and
 	// admin verbs) to the source cluster.
 	keep := n.fsm.AllMeta()
-	keep[n.cfg.ID] = fsm.NodeMeta{ClientAddr: n.cfg.ClientAddr, AdminAddr: n.cfg.AdminAddr}
+	keep[n.cfg.ID] = n.selfMeta()
 	meta := &raft.SnapshotMeta{Version: raft.SnapshotVersionMax, Size: int64(len(data))}
 	if err := n.raft.Restore(meta, bytes.NewReader(data), time.Minute); err != nil {
 		return fsm.Stats{}, fmt.Errorf("restore: %w", err)

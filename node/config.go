@@ -51,6 +51,12 @@ type Config struct {
 	// so followers can point clients at the leader.
 	ClientAddr string
 	AdminAddr  string
+	// PeerClientAddr and PeerAdminAddr are where the other nodes reach this
+	// one (forwarding to its client port, calling its admin API) when that
+	// differs from ClientAddr and AdminAddr; empty means the same. Also
+	// recorded in the replicated metadata.
+	PeerClientAddr string
+	PeerAdminAddr  string
 	// Peers is the static initial cluster; every node given the same list
 	// bootstraps the same configuration. Empty when joining.
 	Peers []Peer

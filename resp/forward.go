@@ -59,15 +59,17 @@ func (s *Server) route(c *conn, argv [][]byte, write bool, block time.Duration) 
 	// A client that authenticated as someone else (or switched protocol)
 	// gets a leader connection of that identity, except inside a forwarded
 	// transaction, whose state lives on the connection it started on.
+	// The leader is dialled at its peer address, which may differ from the
+	// one MOVED and the discovery commands hand to clients.
 	cred := c.auth.session().cred
-	if c.up != nil && (c.up.addr != li.ClientAddr || c.up.broken() || c.up.term != s.node.Raft().CurrentTerm() ||
+	if c.up != nil && (c.up.addr != li.PeerClientAddr || c.up.broken() || c.up.term != s.node.Raft().CurrentTerm() ||
 		((c.up.cred.key != cred.key || c.up.proto != int(c.proto.Load())) && !c.fwdTx)) {
 		c.releaseUpstream()
 	}
 	sl := &slot{write: write, done: make(chan struct{}), block: block}
 	c.order(classForward, sl)
 	if c.up == nil {
-		up, err := s.pool.get(li.ClientAddr, int(c.proto.Load()), cred)
+		up, err := s.pool.get(li.PeerClientAddr, int(c.proto.Load()), cred)
 		if err != nil {
 			if raw, ok := refusedReply(err); ok {
 				sl.raw = raw // the leader's own NOAUTH or WRONGPASS

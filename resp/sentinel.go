@@ -190,7 +190,7 @@ func (s *Server) watchLeader() {
 			nh, np := splitHostPort(li.ClientAddr)
 			msg := s.cfg.SentinelName + " " + oh + " " + strconv.Itoa(op) + " " + nh + " " + strconv.Itoa(np)
 			s.hub.publish([]byte("+switch-master"), []byte(msg))
-			s.pool.abandon(li.ClientAddr)
+			s.pool.abandon(li.PeerClientAddr) // the pool dials peer addresses
 			s.log.Info("leader changed", "from", last, "to", li.ClientAddr)
 		}
 		last = li.ClientAddr

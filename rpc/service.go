@@ -241,6 +241,7 @@ func (s *Server) Members(ctx context.Context, _ *adminpb.MembersRequest) (*admin
 		}
 		out.Members = append(out.Members, &adminpb.Member{
 			Id: m.ID, RaftAddr: m.RaftAddr, ClientAddr: m.ClientAddr, AdminAddr: m.AdminAddr,
+			PeerClientAddr: m.PeerClientAddr, PeerAdminAddr: m.PeerAdminAddr,
 			Suffrage: suffrage, Leader: m.Leader,
 			Reachable: m.ID == s.node.ID() || reachable(m.RaftAddr),
 		})
@@ -265,15 +266,17 @@ func forward[Req, Resp any](ctx context.Context, s *Server, req Req, local func(
 		return resp, toStatus(ctx, s.node, err)
 	}
 	li, ok := s.node.Leader()
-	if !ok || li.Self || li.AdminAddr == "" {
+	if !ok || li.Self || li.PeerAdminAddr == "" {
 		return resp, toStatus(ctx, s.node, err)
 	}
 	if md, ok := metadata.FromIncomingContext(ctx); ok && len(md.Get(forwardedMD)) > 0 {
 		return resp, toStatus(ctx, s.node, err) // never forward twice
 	}
-	cc, cerr := dial(li.AdminAddr, s.peerTLS())
+	// Peers reach each other at their peer addresses; the advertised ones
+	// are for operators and may not be reachable from here.
+	cc, cerr := dial(li.PeerAdminAddr, s.peerTLS())
 	if cerr != nil {
-		return resp, status.Errorf(codes.Unavailable, "forward to leader %s at %s: %v", li.ID, li.AdminAddr, cerr)
+		return resp, status.Errorf(codes.Unavailable, "forward to leader %s at %s: %v", li.ID, li.PeerAdminAddr, cerr)
 	}
 	defer cc.Close()
 	out := metadata.Pairs(forwardedMD, s.node.ID())
@@ -290,7 +293,8 @@ const forwardedMD = "x-understudy-forwarded-by"
 // Join adds a server (on the leader; a follower forwards).
 func (s *Server) Join(ctx context.Context, req *adminpb.JoinRequest) (*adminpb.JoinResponse, error) {
 	return forward(ctx, s, req, func() (*adminpb.JoinResponse, error) {
-		idx, err := s.node.Join(ctx, node.Member{ID: req.Id, RaftAddr: req.RaftAddr, ClientAddr: req.ClientAddr, AdminAddr: req.AdminAddr}, req.NonVoter)
+		idx, err := s.node.Join(ctx, node.Member{ID: req.Id, RaftAddr: req.RaftAddr, ClientAddr: req.ClientAddr, AdminAddr: req.AdminAddr,
+			PeerClientAddr: req.PeerClientAddr, PeerAdminAddr: req.PeerAdminAddr}, req.NonVoter)
 		return &adminpb.JoinResponse{Index: idx}, err
 	}, func(ctx context.Context, c adminpb.AdminClient, r *adminpb.JoinRequest) (*adminpb.JoinResponse, error) {
 		return c.Join(ctx, r)
@@ -324,19 +328,19 @@ func (s *Server) caughtUp(ctx context.Context, id string) error {
 		if m.ID != id || m.Voter {
 			continue
 		}
-		if m.AdminAddr == "" {
+		if m.PeerAdminAddr == "" {
 			return nil // nothing to ask; hashicorp/raft still replicates before counting it
 		}
-		cc, err := dial(m.AdminAddr, s.peerTLS())
+		cc, err := dial(m.PeerAdminAddr, s.peerTLS())
 		if err != nil {
-			return fmt.Errorf("%w: cannot reach %s at %s: %v", node.ErrRefused, id, m.AdminAddr, err)
+			return fmt.Errorf("%w: cannot reach %s at %s: %v", node.ErrRefused, id, m.PeerAdminAddr, err)
 		}
 		defer cc.Close()
 		cctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 		defer cancel()
 		st, err := adminpb.NewAdminClient(cc).Status(cctx, &adminpb.StatusRequest{})
 		if err != nil {
-			return fmt.Errorf("%w: cannot ask %s at %s how far it is: %v", node.ErrRefused, id, m.AdminAddr, err)
+			return fmt.Errorf("%w: cannot ask %s at %s how far it is: %v", node.ErrRefused, id, m.PeerAdminAddr, err)
 		}
 		commit := s.node.Status().CommitIndex
 		if st.AppliedIndex+64 < commit {

@@ -27,9 +27,18 @@ type Config struct {
 	AdminAddr  string
 	// Advertise* are the addresses others must dial when they differ from the
 	// listen addresses (containers, NAT); empty means the listen address.
+	// AdvertiseClientAddr and AdvertiseAdminAddr are what clients and
+	// operators are told (MOVED, ROLE, INFO, Sentinel, CLUSTER, members).
 	AdvertiseRaftAddr   string
 	AdvertiseClientAddr string
 	AdvertiseAdminAddr  string
+	// PeerClientAddr and PeerAdminAddr are where the other nodes reach this
+	// one (a follower forwarding to the leader's client port, admin calls
+	// between nodes) when that differs from what clients are told, e.g.
+	// n1:6381 on a container network while host clients are told
+	// 127.0.0.1:6381; empty means the advertised address.
+	PeerClientAddr string
+	PeerAdminAddr  string
 	// Peers is the static initial cluster, "n1=host:port,n2=...".
 	Peers string
 	// Join is an admin address of a running cluster to join (admin API).
@@ -168,6 +177,14 @@ func (c *Config) Validate() error {
 			}
 		}
 	}
+	for _, a := range []struct{ flag, addr string }{
+		{"--advertise-client-addr", c.AdvertiseClientAddr}, {"--advertise-admin-addr", c.AdvertiseAdminAddr},
+		{"--peer-client-addr", c.PeerClientAddr}, {"--peer-admin-addr", c.PeerAdminAddr},
+	} {
+		if err := dialable(a.addr); err != nil {
+			errs = append(errs, fmt.Errorf("%s %q: %w", a.flag, a.addr, err))
+		}
+	}
 	if c.FollowerMode != string(resp.FollowerForward) && c.FollowerMode != string(resp.FollowerRedirect) {
 		errs = append(errs, fmt.Errorf("--follower-mode %q: want forward or redirect", c.FollowerMode))
 	}
@@ -193,6 +210,25 @@ func (c *Config) Validate() error {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
+}
+
+// dialable checks an address others are told to dial: empty (unset), or a
+// host and port where the host is not a wildcard such as 0.0.0.0.
+func dialable(addr string) error {
+	if addr == "" {
+		return nil
+	}
+	h, p, err := net.SplitHostPort(addr)
+	if err != nil {
+		return err
+	}
+	if h == "" || p == "" || p == "0" {
+		return errors.New("want HOST:PORT with both given")
+	}
+	if ip := net.ParseIP(h); ip != nil && ip.IsUnspecified() {
+		return fmt.Errorf("%s is a wildcard listen address, not one to dial", h)
+	}
+	return nil
 }
 
 func or(a, b string) string {

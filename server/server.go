@@ -79,8 +79,11 @@ func Start(cfg Config) (*Server, error) {
 		rs.Close()
 		return nil, err
 	}
+	// What clients and operators are told, and where the other nodes dial.
 	clientAddr := or(cfg.AdvertiseClientAddr, rs.Addr().String())
 	adminAddr := or(cfg.AdvertiseAdminAddr, as.Addr().String())
+	peerClientAddr := or(cfg.PeerClientAddr, clientAddr)
+	peerAdminAddr := or(cfg.PeerAdminAddr, adminAddr)
 	m := newMetrics()
 	n, err := node.New(node.Config{
 		Observer:           m,
@@ -90,6 +93,8 @@ func Start(cfg Config) (*Server, error) {
 		AdvertiseRaftAddr:  cfg.AdvertiseRaftAddr,
 		ClientAddr:         clientAddr,
 		AdminAddr:          adminAddr,
+		PeerClientAddr:     peerClientAddr,
+		PeerAdminAddr:      peerAdminAddr,
 		Peers:              peers,
 		HeartbeatTimeout:   cfg.HeartbeatTimeout,
 		ElectionTimeout:    cfg.ElectionTimeout,
@@ -136,7 +141,8 @@ func Start(cfg Config) (*Server, error) {
 	if raftAddr == "" && cfg.Transport != nil {
 		raftAddr = string(cfg.Transport.LocalAddr())
 	}
-	self := node.Member{ID: cfg.ID, RaftAddr: raftAddr, ClientAddr: clientAddr, AdminAddr: adminAddr}
+	self := node.Member{ID: cfg.ID, RaftAddr: raftAddr, ClientAddr: clientAddr, AdminAddr: adminAddr,
+		PeerClientAddr: peerClientAddr, PeerAdminAddr: peerAdminAddr}
 	go s.registerSelf(self)
 	if cfg.Join != "" {
 		go s.join(cfg.Join, self)
@@ -152,8 +158,7 @@ func (s *Server) join(addrs string, self node.Member) {
 	backoff := 200 * time.Millisecond
 	for attempt := 1; ; attempt++ {
 		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
-		_, err := c.Join(ctx, &adminpb.JoinRequest{Id: self.ID, RaftAddr: self.RaftAddr, ClientAddr: self.ClientAddr,
-			AdminAddr: self.AdminAddr, NonVoter: s.cfg.JoinNonVoter})
+		_, err := c.Join(ctx, joinRequest(self, s.cfg.JoinNonVoter))
 		cancel()
 		if err == nil {
 			s.log.Info("joined cluster", "via", addrs, "attempts", attempt)
@@ -169,10 +174,18 @@ func (s *Server) join(addrs string, self node.Member) {
 	}
 }
 
+// joinRequest asks to add self with its advertised and peer addresses.
+func joinRequest(self node.Member, nonVoter bool) *adminpb.JoinRequest {
+	return &adminpb.JoinRequest{Id: self.ID, RaftAddr: self.RaftAddr, ClientAddr: self.ClientAddr, AdminAddr: self.AdminAddr,
+		PeerClientAddr: self.PeerClientAddr, PeerAdminAddr: self.PeerAdminAddr, NonVoter: nonVoter}
+}
+
 // registerSelf makes sure the replicated metadata holds this node's client
-// and admin addresses, so that operators and clients can reach it even if it
-// has never led: a follower asks the leader (an idempotent Join).
+// and admin addresses (advertised and peer), so that operators and clients
+// can reach it even if it has never led: a follower asks the leader (an
+// idempotent Join) at the leader's peer admin address.
 func (s *Server) registerSelf(self node.Member) {
+	want := node.NewMeta(self.ClientAddr, self.AdminAddr, self.PeerClientAddr, self.PeerAdminAddr)
 	t := time.NewTicker(250 * time.Millisecond)
 	defer t.Stop()
 	for {
@@ -181,19 +194,18 @@ func (s *Server) registerSelf(self node.Member) {
 			return
 		case <-t.C:
 		}
-		if m, ok := s.Node.FSM().Meta(self.ID); ok && m.ClientAddr == self.ClientAddr && m.AdminAddr == self.AdminAddr {
+		if m, ok := s.Node.FSM().Meta(self.ID); ok && m == want {
 			continue
 		}
 		li, ok := s.Node.Leader()
-		if !ok || li.Self || li.AdminAddr == "" {
+		if !ok || li.Self || li.PeerAdminAddr == "" {
 			continue // a leader records itself
 		}
 		if !s.isMember(self.ID) {
 			continue // not in the configuration yet: joining does it
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		_, err := s.adminClient(li.AdminAddr).Join(ctx, &adminpb.JoinRequest{
-			Id: self.ID, RaftAddr: self.RaftAddr, ClientAddr: self.ClientAddr, AdminAddr: self.AdminAddr})
+		_, err := s.adminClient(li.PeerAdminAddr).Join(ctx, joinRequest(self, false))
 		cancel()
 		if err != nil {
 			s.log.Debug("register addresses with leader", "leader", li.ID, "err", err)

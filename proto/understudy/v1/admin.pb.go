@@ -274,16 +274,20 @@ func (*MembersRequest) Descriptor() ([]byte, []int) {
 }
 
 type Member struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
-	RaftAddr      string                 `protobuf:"bytes,2,opt,name=raft_addr,json=raftAddr,proto3" json:"raft_addr,omitempty"`
-	ClientAddr    string                 `protobuf:"bytes,3,opt,name=client_addr,json=clientAddr,proto3" json:"client_addr,omitempty"`
-	AdminAddr     string                 `protobuf:"bytes,4,opt,name=admin_addr,json=adminAddr,proto3" json:"admin_addr,omitempty"`
-	Suffrage      string                 `protobuf:"bytes,5,opt,name=suffrage,proto3" json:"suffrage,omitempty"` // voter, nonvoter
-	Reachable     bool                   `protobuf:"varint,6,opt,name=reachable,proto3" json:"reachable,omitempty"`
-	Leader        bool                   `protobuf:"varint,7,opt,name=leader,proto3" json:"leader,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	Id         string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	RaftAddr   string                 `protobuf:"bytes,2,opt,name=raft_addr,json=raftAddr,proto3" json:"raft_addr,omitempty"`
+	ClientAddr string                 `protobuf:"bytes,3,opt,name=client_addr,json=clientAddr,proto3" json:"client_addr,omitempty"`
+	AdminAddr  string                 `protobuf:"bytes,4,opt,name=admin_addr,json=adminAddr,proto3" json:"admin_addr,omitempty"`
+	Suffrage   string                 `protobuf:"bytes,5,opt,name=suffrage,proto3" json:"suffrage,omitempty"` // voter, nonvoter
+	Reachable  bool                   `protobuf:"varint,6,opt,name=reachable,proto3" json:"reachable,omitempty"`
+	Leader     bool                   `protobuf:"varint,7,opt,name=leader,proto3" json:"leader,omitempty"`
+	// Where the other nodes reach this member (forwarding, admin calls); the
+	// same as client_addr / admin_addr unless it separates them.
+	PeerClientAddr string `protobuf:"bytes,8,opt,name=peer_client_addr,json=peerClientAddr,proto3" json:"peer_client_addr,omitempty"`
+	PeerAdminAddr  string `protobuf:"bytes,9,opt,name=peer_admin_addr,json=peerAdminAddr,proto3" json:"peer_admin_addr,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *Member) Reset() {
@@ -365,6 +369,20 @@ func (x *Member) GetLeader() bool {
 	return false
 }
 
+func (x *Member) GetPeerClientAddr() string {
+	if x != nil {
+		return x.PeerClientAddr
+	}
+	return ""
+}
+
+func (x *Member) GetPeerAdminAddr() string {
+	if x != nil {
+		return x.PeerAdminAddr
+	}
+	return ""
+}
+
 type MembersResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Members       []*Member              `protobuf:"bytes,1,rep,name=members,proto3" json:"members,omitempty"`
@@ -410,14 +428,17 @@ func (x *MembersResponse) GetMembers() []*Member {
 }
 
 type JoinRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
-	RaftAddr      string                 `protobuf:"bytes,2,opt,name=raft_addr,json=raftAddr,proto3" json:"raft_addr,omitempty"`
-	ClientAddr    string                 `protobuf:"bytes,3,opt,name=client_addr,json=clientAddr,proto3" json:"client_addr,omitempty"`
-	AdminAddr     string                 `protobuf:"bytes,4,opt,name=admin_addr,json=adminAddr,proto3" json:"admin_addr,omitempty"`
-	NonVoter      bool                   `protobuf:"varint,5,opt,name=non_voter,json=nonVoter,proto3" json:"non_voter,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	Id         string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	RaftAddr   string                 `protobuf:"bytes,2,opt,name=raft_addr,json=raftAddr,proto3" json:"raft_addr,omitempty"`
+	ClientAddr string                 `protobuf:"bytes,3,opt,name=client_addr,json=clientAddr,proto3" json:"client_addr,omitempty"`
+	AdminAddr  string                 `protobuf:"bytes,4,opt,name=admin_addr,json=adminAddr,proto3" json:"admin_addr,omitempty"`
+	NonVoter   bool                   `protobuf:"varint,5,opt,name=non_voter,json=nonVoter,proto3" json:"non_voter,omitempty"`
+	// Where the other nodes reach the joiner, if not at client_addr / admin_addr.
+	PeerClientAddr string `protobuf:"bytes,6,opt,name=peer_client_addr,json=peerClientAddr,proto3" json:"peer_client_addr,omitempty"`
+	PeerAdminAddr  string `protobuf:"bytes,7,opt,name=peer_admin_addr,json=peerAdminAddr,proto3" json:"peer_admin_addr,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *JoinRequest) Reset() {
@@ -483,6 +504,20 @@ func (x *JoinRequest) GetNonVoter() bool {
 		return x.NonVoter
 	}
 	return false
+}
+
+func (x *JoinRequest) GetPeerClientAddr() string {
+	if x != nil {
+		return x.PeerClientAddr
+	}
+	return ""
+}
+
+func (x *JoinRequest) GetPeerAdminAddr() string {
+	if x != nil {
+		return x.PeerAdminAddr
+	}
+	return ""
 }
 
 type JoinResponse struct {
@@ -1136,7 +1171,7 @@ const file_understudy_v1_admin_proto_rawDesc = "" +
 	"\n" +
 	"admin_addr\x18\x11 \x01(\tR\tadminAddr\x12$\n" +
 	"\x0elast_log_index\x18\x12 \x01(\x04R\flastLogIndex\"\x10\n" +
-	"\x0eMembersRequest\"\xc7\x01\n" +
+	"\x0eMembersRequest\"\x99\x02\n" +
 	"\x06Member\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1b\n" +
 	"\traft_addr\x18\x02 \x01(\tR\braftAddr\x12\x1f\n" +
@@ -1146,9 +1181,11 @@ const file_understudy_v1_admin_proto_rawDesc = "" +
 	"admin_addr\x18\x04 \x01(\tR\tadminAddr\x12\x1a\n" +
 	"\bsuffrage\x18\x05 \x01(\tR\bsuffrage\x12\x1c\n" +
 	"\treachable\x18\x06 \x01(\bR\treachable\x12\x16\n" +
-	"\x06leader\x18\a \x01(\bR\x06leader\"B\n" +
+	"\x06leader\x18\a \x01(\bR\x06leader\x12(\n" +
+	"\x10peer_client_addr\x18\b \x01(\tR\x0epeerClientAddr\x12&\n" +
+	"\x0fpeer_admin_addr\x18\t \x01(\tR\rpeerAdminAddr\"B\n" +
 	"\x0fMembersResponse\x12/\n" +
-	"\amembers\x18\x01 \x03(\v2\x15.understudy.v1.MemberR\amembers\"\x97\x01\n" +
+	"\amembers\x18\x01 \x03(\v2\x15.understudy.v1.MemberR\amembers\"\xe9\x01\n" +
 	"\vJoinRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1b\n" +
 	"\traft_addr\x18\x02 \x01(\tR\braftAddr\x12\x1f\n" +
@@ -1156,7 +1193,9 @@ const file_understudy_v1_admin_proto_rawDesc = "" +
 	"clientAddr\x12\x1d\n" +
 	"\n" +
 	"admin_addr\x18\x04 \x01(\tR\tadminAddr\x12\x1b\n" +
-	"\tnon_voter\x18\x05 \x01(\bR\bnonVoter\"$\n" +
+	"\tnon_voter\x18\x05 \x01(\bR\bnonVoter\x12(\n" +
+	"\x10peer_client_addr\x18\x06 \x01(\tR\x0epeerClientAddr\x12&\n" +
+	"\x0fpeer_admin_addr\x18\a \x01(\tR\rpeerAdminAddr\"$\n" +
 	"\fJoinResponse\x12\x14\n" +
 	"\x05index\x18\x01 \x01(\x04R\x05index\" \n" +
 	"\x0ePromoteRequest\x12\x0e\n" +
