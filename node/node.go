@@ -38,6 +38,8 @@ type Node struct {
 	// it equals the current term.
 	readyTerm atomic.Uint64
 	clock     clock
+	// readRounds counts leadership confirmations made for reads (read.go).
+	readRounds atomic.Uint64
 
 	writes   chan *writeReq
 	reads    chan *readReq

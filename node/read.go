@@ -60,6 +60,7 @@ func (n *Node) runReader() {
 				break drain
 			}
 		}
+		n.readRounds.Add(1)
 		err := n.raft.VerifyLeader().Error()
 		if err == nil && !n.ReadReady() {
 			err = ErrNotReady
@@ -81,3 +82,8 @@ func (n *Node) runReader() {
 		clear(batch)
 	}
 }
+
+// ReadRounds reports how many leadership confirmations (VerifyLeader rounds)
+// this node has made for reads; fewer rounds than reads means reads shared
+// them.
+func (n *Node) ReadRounds() uint64 { return n.readRounds.Load() }

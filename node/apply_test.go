@@ -1,0 +1,85 @@
+package node
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/raft"
+)
+
+// Raft's errors from Apply fall into two classes: never proposed (safe to
+// retry) and proposed with an unknown fate. Getting one wrong either loses
+// retries or tells a client a committed write failed.
+func TestMapApplyError(t *testing.T) {
+	cases := []struct {
+		in        error
+		want      error // the class the result must be
+		uncertain bool
+	}{
+		{nil, nil, false},
+		{raft.ErrNotLeader, ErrNotLeader, false},
+		{raft.ErrLeadershipTransferInProgress, ErrNotLeader, false},
+		{raft.ErrEnqueueTimeout, ErrQueueFull, false},
+		{raft.ErrLeadershipLost, ErrUncertain, true},
+		{raft.ErrRaftShutdown, ErrUncertain, true},
+		{raft.ErrAbortedByRestore, ErrUncertain, true},
+		{fmt.Errorf("wrapped: %w", raft.ErrLeadershipLost), ErrUncertain, true},
+		{errors.New("something unforeseen"), ErrUncertain, true},
+	}
+	for _, c := range cases {
+		got := mapApplyError(c.in)
+		if c.want == nil {
+			if got != nil {
+				t.Errorf("%v: got %v, want nil", c.in, got)
+			}
+			continue
+		}
+		if !errors.Is(got, c.want) {
+			t.Errorf("%v: got %v, want %v", c.in, got, c.want)
+		}
+		if errors.Is(got, ErrUncertain) != c.uncertain {
+			t.Errorf("%v: uncertain=%v, want %v", c.in, errors.Is(got, ErrUncertain), c.uncertain)
+		}
+	}
+}
+
+// Concurrent reads share leadership confirmations: far fewer VerifyLeader
+// rounds than reads.
+func TestNode_ConcurrentReadsShareLeadershipChecks(t *testing.T) {
+	nodes := mustInmemCluster(t, 3)
+	l := mustLeader(t, nodes)
+	if _, err := l.Write(args("SET", "k", "v")).Wait(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 5*time.Second, l.ReadReady, "leader never became ready for reads")
+	const clients, each = 50, 20
+	before := l.ReadRounds()
+	var wg sync.WaitGroup
+	errs := make(chan error, clients)
+	for range clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range each {
+				v, err := l.Read(args("GET", "k")).Wait(t.Context())
+				if err != nil || string(v.Str) != "v" {
+					errs <- fmt.Errorf("GET k: %+v %v", v, err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	rounds := l.ReadRounds() - before
+	t.Logf("%d reads took %d leadership rounds", clients*each, rounds)
+	if rounds == 0 || rounds > clients*each/4 {
+		t.Fatalf("%d reads took %d leadership rounds: want at most a quarter as many rounds as reads", clients*each, rounds)
+	}
+}
