@@ -22,6 +22,7 @@ type FaultRecord struct {
 	Recovered int64  `json:"recovered_ns"` // Never if it did not recover in time
 	Error     string `json:"error,omitempty"`
 	Note      string `json:"note,omitempty"`
+	Phase     string `json:"phase,omitempty"` // "each": the first pass, every kind alone; "mix": random
 	// Filled by the report: the longest gap without a successful write from
 	// this fault's start to the next fault's, and the first write after healing.
 	WriteGap       Gap   `json:"write_gap"`
@@ -293,13 +294,13 @@ func (r *Report) Markdown(w io.Writer) {
 	if len(r.Faults) == 0 {
 		p("None injected.\n")
 	} else {
-		p("| # | at | fault | target | healed | recovered | first write after heal | longest write gap (until next fault) | note |\n|---|---|---|---|---|---|---|---|---|\n")
+		p("| # | phase | at | fault | target | healed | recovered | first write after heal | longest write gap (until next fault) | note |\n|---|---|---|---|---|---|---|---|---|---|\n")
 		for _, f := range r.Faults {
 			note := f.Note
 			if f.Error != "" {
 				note = strings.TrimSpace(note + " error: " + f.Error)
 			}
-			p("| %d | %s | %s | %s | %s | %s | %s | %s | %s |\n", f.N, At(f.Start), f.Kind, f.Target,
+			p("| %d | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", f.N, orDash(f.Phase), At(f.Start), f.Kind, cell(f.Target),
 				since(f.Start, f.Healed), since(f.Healed, f.Recovered), since(f.Healed, f.FirstWriteHeal),
 				dur(f.WriteGap.Length), cell(note))
 		}

@@ -1,7 +1,8 @@
 // Package fault starts the cluster under test and breaks it: a Cluster is a
-// set of nodes that can be killed, paused, cut off and wiped (local
-// processes, or Docker containers), and the Injector runs a seeded random
-// schedule of faults against it, healing each before the next.
+// set of nodes that can be killed, paused, partitioned and wiped (local
+// processes, or Docker containers), and the Injector runs a seeded schedule
+// of faults against it (each kind alone, then a random mix), healing each
+// before the next.
 package fault
 
 import (
@@ -37,10 +38,14 @@ type Cluster interface {
 	// Pause freezes a node (SIGSTOP, docker pause); Resume thaws it.
 	Pause(ctx context.Context, id string) error
 	Resume(ctx context.Context, id string) error
-	// Isolate cuts a node off from every other node and from clients;
-	// Reconnect undoes it. ErrUnsupported where there is no network to cut.
-	Isolate(ctx context.Context, id string) error
-	Reconnect(ctx context.Context, id string) error
+	// Cut stops all traffic between the two nodes of each pair, both ways,
+	// while the suite (the clients) still reaches every node; Heal removes
+	// every cut. ErrUnsupported when PartitionSupport is not nil.
+	Cut(ctx context.Context, pairs [][2]string) error
+	Heal(ctx context.Context) error
+	// PartitionSupport says why Cut cannot work here (nil: it can). Known
+	// once Up has returned.
+	PartitionSupport() error
 	// Wipe deletes a stopped node's data.
 	Wipe(ctx context.Context, id string) error
 	// Generation is how many times the node was started and wiped.

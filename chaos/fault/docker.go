@@ -2,10 +2,15 @@ package fault
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -14,12 +19,19 @@ import (
 // Docker runs the nodes of cluster-compose.yml as a compose project of its
 // own (so containers, network and volumes are named <Project>_...), with the
 // RESP and admin ports published on 127.0.0.1:<prefix><i>.
+//
+// Partitions are blackhole routes inside the containers' network namespaces,
+// entered from the host (`nsenter --net=/proc/<container pid>/ns/net ip
+// route add blackhole <peer>/32`), so only the paths between nodes are cut:
+// the published ports still reach every node. That needs root on the host
+// running the containers, nsenter and ip; without them PartitionSupport says
+// so and partition faults are skipped.
 type Docker struct {
 	ComposeFile string   // cluster-compose.yml
 	Project     string   // e.g. understudy-chaos
 	OutDir      string   // override files and logs go here
 	Image       string   // understudy:dev
-	RespPrefix  string   // host RESP port prefix: node i is 127.0.0.1:<prefix><i>
+	RespPrefix  string   // host RESP port prefix: node i is 127.0.0.1:<prefix><i>; "" picks free ports
 	AdminPrefix string   // same for the admin API
 	Env         []string // extra UNDERSTUDY_* settings for every node (e.g. snapshot threshold)
 	Log         *slog.Logger
@@ -27,6 +39,8 @@ type Docker struct {
 	compose  []string
 	override string
 	network  string
+	partErr  error
+	cutter   cutter
 
 	mu    sync.Mutex
 	nodes []*dockerNode
@@ -35,7 +49,6 @@ type Docker struct {
 type dockerNode struct {
 	Node
 	container   string
-	aliases     []string
 	volume      string
 	rejoin      bool // next Start recreates the container joining the cluster
 	paused      bool
@@ -119,7 +132,8 @@ func (d *Docker) writeOverride() error {
 }
 
 // Up implements Cluster: removes what a previous run of the same project
-// left, then starts n1..n3 on fresh volumes.
+// left, then starts n1..n3 on fresh volumes. Without fixed prefixes it picks
+// free host ports, and picks again should another process take one first.
 func (d *Docker) Up(ctx context.Context) error {
 	var err error
 	if d.compose, err = DetectCompose(ctx); err != nil {
@@ -131,8 +145,28 @@ func (d *Docker) Up(ctx context.Context) error {
 	if _, err := d.dc(ctx, nil, "down", "--volumes", "--remove-orphans", "--timeout", "5"); err != nil {
 		return err
 	}
-	if _, err := d.dc(ctx, nil, "up", "--detach", "n1", "n2", "n3"); err != nil {
-		return err
+	auto := d.RespPrefix == "" || d.AdminPrefix == ""
+	var skip []int
+	for attempt := 1; ; attempt++ {
+		if auto {
+			if d.RespPrefix, d.AdminPrefix, err = freePrefixes(skip); err != nil {
+				return err
+			}
+		}
+		_, err = d.dc(ctx, nil, "up", "--detach", "n1", "n2", "n3")
+		if err == nil {
+			break
+		}
+		taken := strings.Contains(err.Error(), "already allocated") || strings.Contains(err.Error(), "address already in use")
+		if !auto || !taken || attempt == 3 {
+			return fmt.Errorf("compose up (host ports 127.0.0.1:%s1-3, :%s1-3): %w", d.RespPrefix, d.AdminPrefix, err)
+		}
+		d.Log.Warn("host port taken meanwhile; trying other ports", "resp_prefix", d.RespPrefix, "admin_prefix", d.AdminPrefix)
+		p, _ := strconv.Atoi(d.RespPrefix)
+		skip = append(skip, p)
+		if _, err := d.dc(ctx, nil, "down", "--volumes", "--remove-orphans", "--timeout", "5"); err != nil {
+			return err
+		}
 	}
 	for i := 1; i <= 3; i++ {
 		id := fmt.Sprintf("n%d", i)
@@ -146,8 +180,109 @@ func (d *Docker) Up(ctx context.Context) error {
 		d.nodes = append(d.nodes, n)
 		d.mu.Unlock()
 	}
-	d.Log.Info("docker cluster up", "project", d.Project, "network", d.network, "compose", strings.Join(d.compose, " "))
+	d.Log.Info("docker cluster up", "project", d.Project, "network", d.network, "compose", strings.Join(d.compose, " "),
+		"resp_ports", "127.0.0.1:"+d.RespPrefix+"1-3", "admin_ports", "127.0.0.1:"+d.AdminPrefix+"1-3")
+	d.cutter = cutter{ip: d.nsIP, addr: d.peerAddr}
+	d.partErr = d.probePartitions(ctx)
 	return poll(ctx, 60*time.Second, 250*time.Millisecond, func(ctx context.Context) error { return Whole(ctx, d.Nodes()) })
+}
+
+// freePrefixes picks port prefixes whose ports <prefix>1..<prefix>3 are
+// all free on 127.0.0.1: 1638/1918 if they are, else the first free pair
+// of 1639/1919, 1640/1920, ... (prefixes in skip excluded).
+func freePrefixes(skip []int) (string, string, error) {
+	for k := range 200 {
+		resp, admin := 1638+k, 1918+k
+		if slices.Contains(skip, resp) || resp == 1918 || admin == 1638 {
+			continue
+		}
+		if portsFree(resp) && portsFree(admin) {
+			return strconv.Itoa(resp), strconv.Itoa(admin), nil
+		}
+	}
+	return "", "", errors.New("no free host ports 127.0.0.1:<prefix>1-3 for prefixes 1638..1837 / 1918..2117")
+}
+
+// portsFree checks that 127.0.0.1:<prefix>1..3 can be listened on.
+func portsFree(prefix int) bool {
+	var lns []net.Listener
+	defer func() {
+		for _, ln := range lns {
+			ln.Close()
+		}
+	}()
+	for i := 1; i <= 3; i++ {
+		ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d%d", prefix, i))
+		if err != nil {
+			return false
+		}
+		lns = append(lns, ln)
+	}
+	return true
+}
+
+// nsIP is the cutter's way into a container's network namespace: nsenter
+// on its PID, as seen by the host. A stopped container has none.
+func (d *Docker) nsIP(ctx context.Context, id string) ([]string, bool, error) {
+	n, err := d.node(id)
+	if err != nil {
+		return nil, false, err
+	}
+	out, err := run(ctx, nil, "docker", "inspect", "--format", "{{.State.Pid}}", n.container)
+	if err != nil {
+		return nil, false, err
+	}
+	pid := strings.TrimSpace(out)
+	if pid == "0" || pid == "" {
+		return nil, true, nil
+	}
+	return []string{"nsenter", "--net=/proc/" + pid + "/ns/net", "ip"}, false, nil
+}
+
+// peerAddr is a container's address on the project's network (looked up
+// each time: a recreated container may get another one).
+func (d *Docker) peerAddr(ctx context.Context, id string) (string, error) {
+	n, err := d.node(id)
+	if err != nil {
+		return "", err
+	}
+	out, err := run(ctx, nil, "docker", "inspect", "--format",
+		fmt.Sprintf(`{{with index .NetworkSettings.Networks %q}}{{.IPAddress}}{{end}}`, d.network), n.container)
+	if err != nil {
+		return "", err
+	}
+	ip := strings.TrimSpace(out)
+	if net.ParseIP(ip) == nil {
+		return "", fmt.Errorf("%s has no address on %s (%q)", id, d.network, ip)
+	}
+	return ip, nil
+}
+
+// probePartitions checks that the host can enter a container's network
+// namespace and read its routes (root, nsenter, ip, the daemon on this host).
+func (d *Docker) probePartitions(ctx context.Context) error {
+	if os.Geteuid() != 0 {
+		return fmt.Errorf("not root (uid %d): entering the containers' network namespaces needs root", os.Geteuid())
+	}
+	for _, tool := range []string{"nsenter", "ip"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			return fmt.Errorf("no %s on PATH", tool)
+		}
+	}
+	ip, gone, err := d.nsIP(ctx, "n1")
+	if err == nil && gone {
+		err = errors.New("n1 is not running")
+	}
+	if err == nil {
+		_, err = blackholes(ctx, ip)
+	}
+	if err == nil {
+		_, err = d.peerAddr(ctx, "n1")
+	}
+	if err != nil {
+		return fmt.Errorf("cannot enter the containers' network namespaces (is the Docker daemon on this host?): %w", err)
+	}
+	return nil
 }
 
 // inspect finds the node's container, its network with its aliases there,
@@ -162,7 +297,7 @@ func (d *Docker) inspect(ctx context.Context, n *dockerNode) error {
 		return fmt.Errorf("container of %s: %q", n.ID, c)
 	}
 	out, err = run(ctx, nil, "docker", "inspect", "--format",
-		`{{range $k, $v := .NetworkSettings.Networks}}{{$k}} {{join $v.Aliases ","}}{{"\n"}}{{end}}{{range .Mounts}}{{if eq .Destination "/data"}}volume {{.Name}}{{"\n"}}{{end}}{{end}}`, c)
+		`{{range $k, $v := .NetworkSettings.Networks}}{{$k}}{{"\n"}}{{end}}{{range .Mounts}}{{if eq .Destination "/data"}}volume {{.Name}}{{"\n"}}{{end}}{{end}}`, c)
 	if err != nil {
 		return err
 	}
@@ -172,23 +307,12 @@ func (d *Docker) inspect(ctx context.Context, n *dockerNode) error {
 		switch {
 		case len(f) == 2 && f[0] == "volume":
 			n.volume = f[1]
-		case len(f) >= 1 && strings.HasPrefix(f[0], d.Project):
+		case len(f) == 1 && strings.HasPrefix(f[0], d.Project):
 			d.network = f[0]
-			n.aliases = nil
-			if len(f) == 2 {
-				for _, a := range strings.Split(f[1], ",") {
-					if a != "" && !strings.HasPrefix(c, a) { // the container id is added back by Docker
-						n.aliases = append(n.aliases, a)
-					}
-				}
-			}
 		}
 	}
 	if d.network == "" || n.volume == "" {
 		return fmt.Errorf("%s: network or volume not found in %q", n.ID, out)
-	}
-	if len(n.aliases) == 0 {
-		n.aliases = []string{n.ID}
 	}
 	return nil
 }
@@ -288,33 +412,28 @@ func (d *Docker) Resume(ctx context.Context, id string) error {
 	return nil
 }
 
-// Isolate implements Cluster: disconnects the container from the project's
-// network, which cuts it off from its peers and from the published ports.
-func (d *Docker) Isolate(ctx context.Context, id string) error {
-	n, err := d.node(id)
-	if err != nil {
-		return err
+// PartitionSupport implements Cluster.
+func (d *Docker) PartitionSupport() error { return d.partErr }
+
+// Cut implements Cluster: blackhole routes inside the containers.
+func (d *Docker) Cut(ctx context.Context, pairs [][2]string) error {
+	if d.partErr != nil {
+		return ErrUnsupported
 	}
-	_, err = run(ctx, nil, "docker", "network", "disconnect", d.network, n.container)
-	return err
+	return d.cutter.cut(ctx, pairs)
 }
 
-// Reconnect implements Cluster, restoring the DNS aliases compose gave the
-// container (its service name above all).
-func (d *Docker) Reconnect(ctx context.Context, id string) error {
-	n, err := d.node(id)
-	if err != nil {
-		return err
+// Heal implements Cluster. A container that stopped took its routes with
+// its namespace; a running one loses every blackhole route.
+func (d *Docker) Heal(ctx context.Context) error {
+	if d.partErr != nil || d.cutter.ip == nil {
+		return nil
 	}
-	args := []string{"network", "connect"}
-	for _, a := range n.aliases {
-		args = append(args, "--alias", a)
+	var ids []string
+	for _, n := range d.Nodes() {
+		ids = append(ids, n.ID)
 	}
-	args = append(args, d.network, n.container)
-	if _, err := run(ctx, nil, "docker", args...); err != nil && !strings.Contains(err.Error(), "already exists") {
-		return err
-	}
-	return nil
+	return d.cutter.heal(ctx, ids)
 }
 
 // Wipe implements Cluster: removes the (stopped) container and its volume.
@@ -363,6 +482,9 @@ func (d *Docker) Down(ctx context.Context, keep bool) error {
 		_ = os.WriteFile(filepath.Join(d.OutDir, "docker-nodes.log"), []byte(out), 0o644)
 	}
 	if keep {
+		if err := d.Heal(ctx); err != nil {
+			d.Log.Warn("heal before leaving the containers running", "err", err)
+		}
 		d.Log.Info("leaving the containers running (--keep)", "project", d.Project)
 		return nil
 	}

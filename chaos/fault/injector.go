@@ -13,32 +13,44 @@ import (
 	"github.com/understudy/understudy/chaos/checker"
 )
 
-// Kinds of fault, after RELIABILITY.md's table.
+// Kinds of fault, after the table of faults in docs/reliability.md.
 const (
-	KillLeader      = "kill-leader"      // F1
-	KillFollower    = "kill-follower"    // F1, F6 with a low snapshot threshold
-	KillAll         = "kill-all"         // F2
-	PauseLeader     = "pause-leader"     // F3
-	IsolateLeader   = "isolate-leader"   // F4
-	IsolateFollower = "isolate-follower" // F4 (minority), F6
-	IsolateMajority = "isolate-majority" // F5: both followers cut off, the leader alone
-	Transfer        = "transfer-leadership"
-	WipeFollower    = "wipe-follower" // F9
+	KillLeader      = "kill-leader"         // F1
+	KillFollower    = "kill-follower"       // F1, F6 with a low snapshot threshold
+	KillAll         = "kill-all"            // F2
+	PauseLeader     = "pause-leader"        // F3
+	IsolateLeader   = "isolate-leader"      // F4: the leader alone, a minority; the followers a majority
+	IsolateFollower = "isolate-follower"    // F4, F6: a follower alone; the leader keeps a majority
+	IsolateAll      = "isolate-all"         // every node alone: no majority anywhere
+	Bridge          = "bridge"              // F5: two nodes cut from each other, the third reaching both
+	Transfer        = "transfer-leadership" // F10
+	WipeFollower    = "wipe-follower"       // F9
 )
 
-// AllKinds lists every fault with its weight in the random schedule.
+// AllKinds lists every fault with its weight in the random mix.
 var AllKinds = []struct {
 	Kind   string
 	Weight int
 }{
 	{KillLeader, 3}, {KillFollower, 2}, {KillAll, 1}, {PauseLeader, 3}, {Transfer, 2},
-	{IsolateLeader, 3}, {IsolateFollower, 2}, {IsolateMajority, 1}, {WipeFollower, 1},
+	{IsolateLeader, 3}, {IsolateFollower, 2}, {IsolateAll, 1}, {Bridge, 2}, {WipeFollower, 1},
 }
 
-func needsNetwork(kind string) bool { return strings.HasPrefix(kind, "isolate-") }
+// NeedsPartition reports whether a kind cuts the network between nodes.
+func NeedsPartition(kind string) bool {
+	return strings.HasPrefix(kind, "isolate-") || kind == Bridge
+}
 
-// Injector runs a random, seeded schedule of faults, each injected, held,
-// healed, and followed by a wait for the cluster to be whole again.
+// Phases of the schedule.
+const (
+	PhaseEach = "each" // first pass: every kind alone, once
+	PhaseMix  = "mix"  // then kinds drawn at random by weight
+)
+
+// Injector runs a seeded schedule of faults, one at a time, each injected,
+// held, healed, and followed by a wait for the cluster to be whole again:
+// first every kind once, in a seeded order (the "each" pass), then kinds
+// drawn at random by weight (the "mix") until the run ends.
 type Injector struct {
 	Cluster     Cluster
 	Base        time.Time
@@ -50,34 +62,59 @@ type Injector struct {
 	ElectionMin time.Duration // pauses and partitions last at least this long
 
 	faults []checker.FaultRecord
+	// First is the order of the first pass; FirstDone how many of it ran.
+	First     []string
+	FirstDone int
 
-	mu       sync.Mutex
-	killed   map[string]bool
-	paused   map[string]bool
-	isolated map[string]bool
+	mu          sync.Mutex
+	killed      map[string]bool
+	paused      map[string]bool
+	partitioned bool
 }
 
 func (in *Injector) now() int64 { return int64(time.Since(in.Base)) }
 
-// Supported filters the kinds the cluster can inject; an unknown kind is
-// an error.
-func Supported(c Cluster, kinds []string) ([]string, error) {
+// ParseKinds checks a comma-separated list of kinds; "" is every kind.
+func ParseKinds(list string) ([]string, error) {
 	known := map[string]bool{}
+	var all []string
 	for _, k := range AllKinds {
 		known[k.Kind] = true
+		all = append(all, k.Kind)
+	}
+	if strings.TrimSpace(list) == "" {
+		return all, nil
 	}
 	var out []string
-	for _, k := range kinds {
+	seen := map[string]bool{}
+	for _, k := range strings.Split(list, ",") {
 		k = strings.TrimSpace(k)
-		switch {
-		case !known[k]:
-			return nil, fmt.Errorf("unknown fault kind %q", k)
-		case needsNetwork(k) && c.Name() == "local":
-			continue
+		if !known[k] {
+			return nil, fmt.Errorf("unknown fault kind %q (known: %s)", k, strings.Join(all, ", "))
 		}
-		out = append(out, k)
+		if !seen[k] {
+			seen[k] = true
+			out = append(out, k)
+		}
 	}
 	return out, nil
+}
+
+// Supported splits kinds into those the (running) cluster can inject and
+// those it cannot, with the reason.
+func Supported(c Cluster, kinds []string) (use, skipped []string, why error) {
+	perr := c.PartitionSupport()
+	for _, k := range kinds {
+		if NeedsPartition(k) && perr != nil {
+			skipped = append(skipped, k)
+			continue
+		}
+		use = append(use, k)
+	}
+	if len(skipped) > 0 {
+		why = perr
+	}
+	return use, skipped, why
 }
 
 func (in *Injector) pick() string {
@@ -105,7 +142,11 @@ func (in *Injector) hold(min, max time.Duration) time.Duration {
 // Run injects faults until ctx ends or until passes; every fault is healed
 // before it returns. It returns the faults injected.
 func (in *Injector) Run(ctx context.Context, until time.Time) []checker.FaultRecord {
-	in.killed, in.paused, in.isolated = map[string]bool{}, map[string]bool{}, map[string]bool{}
+	in.killed, in.paused = map[string]bool{}, map[string]bool{}
+	in.First = nil
+	for _, i := range in.Rng.Perm(len(in.Kinds)) {
+		in.First = append(in.First, in.Kinds[i])
+	}
 	for ctx.Err() == nil {
 		quiet := in.hold(in.Quiet/2, in.Quiet*3/2)
 		if time.Now().Add(quiet + 3*time.Second).After(until) {
@@ -115,11 +156,18 @@ func (in *Injector) Run(ctx context.Context, until time.Time) []checker.FaultRec
 		if ctx.Err() != nil {
 			break
 		}
-		kind := in.pick()
+		kind, phase := "", PhaseMix
+		if in.FirstDone < len(in.First) {
+			kind, phase = in.First[in.FirstDone], PhaseEach
+			in.FirstDone++
+		} else {
+			kind = in.pick()
+		}
 		rec := in.one(ctx, kind)
+		rec.Phase = phase
 		rec.N = len(in.faults) + 1
 		in.faults = append(in.faults, rec)
-		in.Log.Info("fault", "n", rec.N, "kind", rec.Kind, "target", rec.Target, "at", checker.At(rec.Start),
+		in.Log.Info("fault", "n", rec.N, "phase", rec.Phase, "kind", rec.Kind, "target", rec.Target, "at", checker.At(rec.Start),
 			"held", time.Duration(rec.Healed-rec.Start).Round(time.Millisecond), "recovered_after", recoveredAfter(rec), "err", rec.Error)
 	}
 	return in.faults
@@ -206,24 +254,14 @@ func (in *Injector) one(ctx context.Context, kind string) checker.FaultRecord {
 			in.set(in.paused, leader, true)
 			sleepCtx(ctx, in.hold(in.ElectionMin, in.ElectionMin+3*time.Second))
 		}
-	case IsolateLeader, IsolateFollower, IsolateMajority:
-		targets := []string{leader}
-		switch kind {
-		case IsolateFollower:
-			targets = []string{follower}
-		case IsolateMajority:
-			targets = followers
-		}
-		rec.Target = strings.Join(targets, "+")
+	case IsolateLeader, IsolateFollower, IsolateAll, Bridge:
+		var pairs [][2]string
+		pairs, rec.Target = in.partition(kind, leader, follower, followers)
 		rec.Start = in.now()
-		for _, t := range targets {
-			if e := in.Cluster.Isolate(hctx, t); e != nil {
-				err = errors.Join(err, e)
-				continue
-			}
-			in.set(in.isolated, t, true)
-		}
-		if err == nil {
+		in.mu.Lock()
+		in.partitioned = true
+		in.mu.Unlock()
+		if err = in.Cluster.Cut(hctx, pairs); err == nil {
 			sleepCtx(ctx, in.hold(in.ElectionMin, in.ElectionMin+4*time.Second))
 		}
 	case Transfer:
@@ -256,6 +294,31 @@ func (in *Injector) one(ctx context.Context, kind string) checker.FaultRecord {
 	rec.Healed = in.now()
 	in.recover(hctx, &rec)
 	return rec
+}
+
+// partition returns the pairs a partition kind cuts, and how the report
+// names its target.
+func (in *Injector) partition(kind, leader, follower string, followers []string) ([][2]string, string) {
+	other := followers[0]
+	if other == follower {
+		other = followers[1]
+	}
+	switch kind {
+	case IsolateLeader:
+		return [][2]string{{leader, followers[0]}, {leader, followers[1]}}, leader
+	case IsolateFollower:
+		return [][2]string{{follower, leader}, {follower, other}}, follower
+	case IsolateAll:
+		return [][2]string{{leader, followers[0]}, {leader, followers[1]}, {followers[0], followers[1]}}, "all"
+	}
+	// Bridge: half the time the leader is the bridge between two followers
+	// that cannot see each other, half the time an end that cannot see the
+	// other end.
+	a, b, mid := followers[0], followers[1], leader
+	if in.Rng.Intn(2) == 0 {
+		a, b, mid = leader, other, follower
+	}
+	return [][2]string{{a, b}}, fmt.Sprintf("%s|%s via %s", a, b, mid)
 }
 
 func (in *Injector) set(m map[string]bool, id string, v bool) {
@@ -349,20 +412,18 @@ func (in *Injector) caughtUp(ctx context.Context, id string) error {
 	return nil
 }
 
-// HealAll undoes every fault still in force: resumes paused nodes,
-// reconnects isolated ones and starts killed ones.
+// HealAll undoes every fault still in force: resumes paused nodes, removes
+// network cuts and starts killed nodes.
 func (in *Injector) HealAll(ctx context.Context) error {
 	in.mu.Lock()
-	var paused, isolated, killed []string
+	var paused, killed []string
 	for id := range in.paused {
 		paused = append(paused, id)
-	}
-	for id := range in.isolated {
-		isolated = append(isolated, id)
 	}
 	for id := range in.killed {
 		killed = append(killed, id)
 	}
+	partitioned := in.partitioned
 	in.mu.Unlock()
 	var errs []error
 	for _, id := range paused {
@@ -372,12 +433,14 @@ func (in *Injector) HealAll(ctx context.Context) error {
 		}
 		in.set(in.paused, id, false)
 	}
-	for _, id := range isolated {
-		if err := in.Cluster.Reconnect(ctx, id); err != nil {
+	if partitioned {
+		if err := in.Cluster.Heal(ctx); err != nil {
 			errs = append(errs, err)
-			continue
+		} else {
+			in.mu.Lock()
+			in.partitioned = false
+			in.mu.Unlock()
 		}
-		in.set(in.isolated, id, false)
 	}
 	for _, id := range killed {
 		if err := in.Cluster.Start(ctx, id); err != nil {

@@ -15,22 +15,29 @@ import (
 	"time"
 )
 
-// Local runs the nodes as processes of the given binary on free 127.0.0.1
-// ports, with their data in Dir. It has no network to cut: Isolate is
-// unsupported.
+// Local runs the nodes as processes of the given binary, with their data in
+// Dir. With Netns (and root, and iproute2) each node runs in a network
+// namespace of its own behind one bridge (see netLab) and partitions are
+// blackhole routes inside the namespaces; otherwise the nodes listen on free
+// 127.0.0.1 ports and there is no network to cut (PartitionSupport says why).
 type Local struct {
 	Bin    string   // the understudy binary
 	Dir    string   // data root; each node gets Dir/nX
 	LogDir string   // where nX.log goes
 	Flags  []string // extra `serve` flags for every node
+	Netns  bool     // try network namespaces, for partitions
 	Log    *slog.Logger
 
-	mu    sync.Mutex
-	nodes []*localNode
+	mu      sync.Mutex
+	nodes   []*localNode
+	lab     *netLab
+	partErr error
+	cutter  cutter
 }
 
 type localNode struct {
 	Node
+	index       int // 0-based
 	raftAddr    string
 	dataDir     string
 	logPath     string
@@ -88,15 +95,49 @@ func freeAddrs(n int) ([]string, error) {
 
 // Up implements Cluster: three nodes, fresh data, one static configuration.
 func (l *Local) Up(ctx context.Context) error {
-	addrs, err := freeAddrs(9)
-	if err != nil {
-		return fmt.Errorf("free ports: %w", err)
+	var addrs []string
+	l.partErr = errors.New("network namespaces not requested")
+	if l.Netns {
+		lab, err := newNetLab(ctx, 3, l.Log)
+		if err != nil {
+			l.partErr = fmt.Errorf("network namespaces unavailable: %w", err)
+		} else {
+			l.lab, l.partErr = lab, nil
+			for i := range 3 {
+				ip := lab.addr(i)
+				addrs = append(addrs, ip+":6381", ip+":7381", ip+":9181")
+			}
+			l.cutter = cutter{
+				ip: func(_ context.Context, id string) ([]string, bool, error) {
+					n, err := l.node(id)
+					if err != nil {
+						return nil, false, err
+					}
+					return []string{"ip", "-n", lab.ns[n.index]}, false, nil
+				},
+				addr: func(_ context.Context, id string) (string, error) {
+					n, err := l.node(id)
+					if err != nil {
+						return "", err
+					}
+					return lab.addr(n.index), nil
+				},
+			}
+			l.Log.Info("local nodes in network namespaces", "bridge", lab.bridge, "subnet", lab.subnet+".0/24", "namespaces", strings.Join(lab.ns, ","))
+		}
+	}
+	if addrs == nil {
+		var err error
+		if addrs, err = freeAddrs(9); err != nil {
+			return fmt.Errorf("free ports: %w", err)
+		}
 	}
 	l.mu.Lock()
 	for i := range 3 {
 		id := fmt.Sprintf("n%d", i+1)
 		n := &localNode{
 			Node:     Node{ID: id, ClientAddr: addrs[3*i], AdminAddr: addrs[3*i+2]},
+			index:    i,
 			raftAddr: addrs[3*i+1],
 			dataDir:  filepath.Join(l.Dir, id),
 			logPath:  filepath.Join(l.LogDir, id+".log"),
@@ -155,6 +196,9 @@ func (l *Local) start(n *localNode) error {
 	}
 	fmt.Fprintf(logf, "=== chaos: starting %s: %s %s\n", n.ID, l.Bin, strings.Join(args, " "))
 	cmd := exec.Command(l.Bin, args...)
+	if l.lab != nil {
+		cmd = l.lab.command(n.index, l.Bin, args...)
+	}
 	cmd.Stdout, cmd.Stderr = logf, logf
 	// A process group of its own: a ^C at the terminal reaches the chaos
 	// runner, which stops the nodes itself.
@@ -249,11 +293,28 @@ func (l *Local) signal(id string, sig syscall.Signal, paused bool) error {
 	return nil
 }
 
-// Isolate implements Cluster: unsupported for processes.
-func (l *Local) Isolate(context.Context, string) error { return ErrUnsupported }
+// PartitionSupport implements Cluster.
+func (l *Local) PartitionSupport() error { return l.partErr }
 
-// Reconnect implements Cluster: unsupported for processes.
-func (l *Local) Reconnect(context.Context, string) error { return ErrUnsupported }
+// Cut implements Cluster: blackhole routes in the nodes' namespaces.
+func (l *Local) Cut(ctx context.Context, pairs [][2]string) error {
+	if l.lab == nil {
+		return ErrUnsupported
+	}
+	return l.cutter.cut(ctx, pairs)
+}
+
+// Heal implements Cluster.
+func (l *Local) Heal(ctx context.Context) error {
+	if l.lab == nil {
+		return nil
+	}
+	var ids []string
+	for _, n := range l.Nodes() {
+		ids = append(ids, n.ID)
+	}
+	return l.cutter.heal(ctx, ids)
+}
 
 // Wipe implements Cluster.
 func (l *Local) Wipe(_ context.Context, id string) error {
@@ -290,9 +351,18 @@ func (l *Local) Generation(id string) (int, int) {
 }
 
 // Down implements Cluster: SIGCONT and SIGTERM every node it started, SIGKILL
-// those still running after 10 seconds, and delete the data unless keep.
+// those still running after 10 seconds, remove the network namespaces, and
+// delete the data, unless keep: then the nodes stay up, partitions healed
+// (and the next run removes namespaces whose runner is gone, nodes included).
 func (l *Local) Down(ctx context.Context, keep bool) error {
 	if keep {
+		if err := l.Heal(ctx); err != nil {
+			l.Log.Warn("heal before leaving the nodes running", "err", err)
+		}
+		if l.lab != nil {
+			l.Log.Info("the nodes stay in their network namespaces; the next chaos run removes them (or: ip netns pids NS, kill, ip netns del NS; ip link del BRIDGE)",
+				"namespaces", strings.Join(l.lab.ns, ","), "bridge", l.lab.bridge)
+		}
 		for _, n := range l.nodes {
 			if n.running() && n.paused {
 				_ = n.cmd.Process.Signal(syscall.SIGCONT)
@@ -325,6 +395,9 @@ func (l *Local) Down(ctx context.Context, keep bool) error {
 			_ = n.cmd.Process.Signal(syscall.SIGKILL)
 			<-n.done
 		}
+	}
+	if err := l.lab.close(ctx); err != nil {
+		errs = append(errs, fmt.Errorf("remove network namespaces: %w", err))
 	}
 	if err := os.RemoveAll(l.Dir); err != nil {
 		errs = append(errs, err)

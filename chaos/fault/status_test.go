@@ -22,16 +22,3 @@ func TestDivergence(t *testing.T) {
 		}
 	}
 }
-
-func TestSupported_LocalHasNoNetworkFaults(t *testing.T) {
-	got, err := Supported(&Local{}, []string{KillLeader, IsolateLeader, PauseLeader})
-	if err != nil || len(got) != 2 || got[0] != KillLeader || got[1] != PauseLeader {
-		t.Fatalf("got %v, %v", got, err)
-	}
-	if got, err := Supported(&Docker{}, []string{IsolateMajority}); err != nil || len(got) != 1 {
-		t.Fatalf("docker: %v, %v", got, err)
-	}
-	if _, err := Supported(&Docker{}, []string{"kill-everyone"}); err == nil {
-		t.Fatal("an unknown kind must be an error")
-	}
-}
