@@ -117,7 +117,7 @@ func (f *FSM) applyLocked(index uint64, e *Entry) *Result {
 	if e.Time > f.clock {
 		f.clock = e.Time
 	}
-	f.ks.index = index
+	f.ks.index, f.ks.clock = index, f.clock
 	c := &ctx{f: f, ks: f.ks, now: f.clock, write: true, seed: e.Seed ^ index}
 	res := &Result{Replies: make([]Value, len(e.Cmds))}
 	for i, cmd := range e.Cmds {
@@ -127,6 +127,7 @@ func (f *FSM) applyLocked(index uint64, e *Entry) *Result {
 			res.Replies[i] = run(c, cmd.Argv)
 		}
 	}
+	f.ks.tombs.prune(f.clock)
 	f.applied = index
 	return res
 }

@@ -50,6 +50,10 @@ type keyspace struct {
 	exps *btree.BTreeG[expItem]
 	// index is the log index being applied; every write stamps it on the item.
 	index uint64
+	// clock is the replicated clock of the entry being applied (Unix ms).
+	clock int64
+	// tombs remembers deleted keys for WATCH (tomb.go).
+	tombs tombs
 	// gen is bumped by every clone: a collection whose gen is older may be
 	// shared with a snapshot and must be copied before it is changed.
 	gen uint64
@@ -78,8 +82,9 @@ func (ks *keyspace) unprobe(p *item) {
 
 func newKeyspace() *keyspace {
 	return &keyspace{
-		tree: btree.NewBTreeGOptions(lessItem, btree.Options{NoLocks: true}),
-		exps: btree.NewBTreeGOptions(lessExp, btree.Options{NoLocks: true}),
+		tree:  btree.NewBTreeGOptions(lessItem, btree.Options{NoLocks: true}),
+		exps:  btree.NewBTreeGOptions(lessExp, btree.Options{NoLocks: true}),
+		tombs: newTombs(),
 	}
 }
 
@@ -88,7 +93,8 @@ func newKeyspace() *keyspace {
 // next change (the clone, read only by a snapshot, never changes).
 func (ks *keyspace) clone() *keyspace {
 	ks.gen++
-	return &keyspace{tree: ks.tree.Copy(), exps: ks.exps.Copy(), index: ks.index, gen: ks.gen}
+	return &keyspace{tree: ks.tree.Copy(), exps: ks.exps.Copy(), tombs: ks.tombs.copy(),
+		index: ks.index, clock: ks.clock, gen: ks.gen}
 }
 
 func hashKey(k string) uint64 { return xxhash.Sum64String(k) }
@@ -149,7 +155,8 @@ func (ks *keyspace) put(it item) {
 	}
 }
 
-// del removes key; it reports whether the key existed (expired or not).
+// del removes key, leaving a tombstone; it reports whether the key existed
+// (expired or not).
 func (ks *keyspace) del(key string) (item, bool) {
 	q := ks.probe(key)
 	p, ok := ks.tree.Delete(q)
@@ -164,11 +171,14 @@ func (ks *keyspace) del(key string) (item, bool) {
 	if prev.exp != 0 {
 		ks.exps.Delete(expItem{prev.exp, prev.key})
 	}
+	ks.buried(prev)
 	return prev, true
 }
 
-// clear removes everything.
+// clear removes everything (FLUSHALL), leaving the tombstones WATCH needs
+// (tomb.go).
 func (ks *keyspace) clear() {
+	ks.buryAll()
 	ks.tree.Clear()
 	ks.exps.Clear()
 }

@@ -315,6 +315,15 @@ func TestReplicationProperty(t *testing.T) {
 	var pend []pending
 	now := t0
 	commands := 0
+	// Transactions: WATCH reads versions from the original now, and EXEC
+	// runs a few entries later, so writes, deletions, expiries and pruned
+	// tombstones fall in between.
+	type watched struct {
+		records []byte
+		due     int
+	}
+	var watches []watched
+	execs := map[string]int{}
 
 	applyTo := func(f *fsm.FSM, i int) []string {
 		vs := f.ApplyEntry(uint64(i+1), entries[i])
@@ -358,9 +367,36 @@ func TestReplicationProperty(t *testing.T) {
 		if rng.IntN(100) == 0 {
 			e.Cmds = append(e.Cmds, fsm.Cmd{Op: fsm.OpInternal, Argv: bargs([]string{"meta", gen.pick("n1", "n2"), gen.val(), gen.val()})})
 		}
+		if rng.IntN(8) == 0 {
+			keys := []string{fsm.VersionsCommand}
+			for range 1 + rng.IntN(3) {
+				keys = append(keys, gen.key())
+			}
+			v := orig.Read(gen.now, rng.Uint64(), bargs(keys))
+			at, _ := strconv.ParseUint(string(v.Arr[len(v.Arr)-1].Str), 10, 64)
+			var recs []byte
+			for i, k := range keys[1:] {
+				ver, _ := strconv.ParseUint(string(v.Arr[i].Str), 10, 64)
+				recs = fsm.AppendWatch(recs, []byte(k), ver, at)
+			}
+			watches = append(watches, watched{records: recs, due: len(entries) + rng.IntN(20)})
+		}
+		if len(watches) > 0 && watches[0].due <= len(entries) {
+			var queued []byte
+			for range 1 + rng.IntN(3) {
+				queued = fsm.AppendCmd(queued, fsm.Cmd{Op: fsm.OpClient, Argv: bargs(gen.next())})
+			}
+			e.Cmds = append(e.Cmds, fsm.Cmd{Op: fsm.OpClient, Argv: [][]byte{[]byte(fsm.ExecCommand), watches[0].records, queued}})
+			watches = watches[1:]
+		}
 		commands += len(e.Cmds)
 		entries = append(entries, e)
 		replies = append(replies, applyTo(orig, len(entries)-1))
+		for i, c := range e.Cmds {
+			if string(c.Argv[0]) == fsm.ExecCommand {
+				execs[replies[len(replies)-1][i][:1]]++
+			}
+		}
 		for _, fl := range followers {
 			catchUp(fl)
 		}
@@ -419,8 +455,11 @@ func TestReplicationProperty(t *testing.T) {
 	for _, fl := range followers {
 		all = append(all, fl.f)
 	}
-	t.Logf("%d commands in %d entries, %d restored followers, %d keys at the end",
-		commands, len(entries), len(followers), orig.Stats().Keys)
+	t.Logf("%d commands in %d entries, %d restored followers, %d keys at the end; EXEC ran %d, aborted %d",
+		commands, len(entries), len(followers), orig.Stats().Keys, execs["["], execs["("])
+	if execs["["] == 0 || execs["("] == 0 {
+		t.Fatalf("seed %d: transactions ran %d and aborted %d times: both must happen", seed, execs["["], execs["("])
+	}
 	if len(followers) == 0 {
 		t.Fatalf("seed %d: no snapshot was exercised", seed)
 	}

@@ -36,11 +36,18 @@ import (
 // Version 2 adds each member's peer-facing addresses to its metadata. A
 // snapshot is written as version 1 when no member has any, so a cluster that
 // does not separate the two stays readable by older binaries.
+//
+// Version 3 (also with peer addresses) adds WATCH's tombstones after the
+// items, when there are any: floor uvarint | n uvarint | (key, mod uvarint,
+// del uvarint, at varint)* oldest deletion first (tomb.go).
 const (
 	snapMagic   = "USNAPSHT"
 	snapVersion = 2
 	// snapVersionNoPeers is the format without peer addresses.
 	snapVersionNoPeers = 1
+	// snapVersionTombs adds WATCH's tombstones after the items (tomb.go);
+	// written only when there are any.
+	snapVersionTombs = 3
 	// maxSnapString bounds one string read from a snapshot so a corrupt
 	// length cannot make the node allocate without limit.
 	maxSnapString = 1 << 30
@@ -121,6 +128,9 @@ func (s *snapshot) write(out io.Writer) error {
 		}
 	}
 	sort.Strings(ids) // deterministic bytes, so equal states hash equal
+	if s.ks.tombs.len() > 0 || s.ks.tombs.floor > 0 {
+		version = snapVersionTombs
+	}
 	w.buf = append(w.buf, snapMagic...)
 	w.buf = binary.LittleEndian.AppendUint32(w.buf, version)
 	w.buf = binary.LittleEndian.AppendUint64(w.buf, uint64(s.clock))
@@ -140,6 +150,9 @@ func (s *snapshot) write(out io.Writer) error {
 		writeItem(w, *it)
 		return w.err == nil
 	})
+	if version >= snapVersionTombs {
+		writeTombs(w, &s.ks.tombs)
+	}
 	w.flush()
 	if w.err != nil {
 		return w.err
@@ -251,7 +264,7 @@ func readSnapshot(in io.Reader) (*snapshot, error) {
 		return nil, fmt.Errorf("%w: bad magic %q", ErrSnapshotCorrupt, hdr[:8])
 	}
 	version := binary.LittleEndian.Uint32(hdr[8:])
-	if version != snapVersion && version != snapVersionNoPeers {
+	if version < snapVersionNoPeers || version > snapVersionTombs {
 		return nil, fmt.Errorf("%w: unsupported version %d", ErrSnapshotCorrupt, version)
 	}
 	s := &snapshot{
@@ -294,6 +307,9 @@ func readSnapshot(in io.Reader) (*snapshot, error) {
 			if err := readItem(r, s.ks); err != nil {
 				return fmt.Errorf("key %d of %d: %w", i+1, n, err)
 			}
+		}
+		if version >= snapVersionTombs {
+			return readTombs(r, s.ks)
 		}
 		return nil
 	}

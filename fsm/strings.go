@@ -155,8 +155,10 @@ func cmdSet(c *ctx, argv [][]byte) Value {
 	}
 	if isExpired(it.exp, c.now) {
 		// An absolute time already past: the write happens and the key is
-		// gone at once, as Redis does.
-		c.ks.del(it.key)
+		// gone at once, as Redis does (a change WATCH sees).
+		if _, existed := c.ks.del(it.key); !existed {
+			c.ks.changedAbsent(it.key)
+		}
 		return reply
 	}
 	c.ks.put(it)

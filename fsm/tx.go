@@ -10,13 +10,20 @@ import (
 //
 //	understudy.exec <watches> <commands>
 //
-// watches is AppendWatch-encoded (key, version) pairs taken at WATCH time;
-// commands is AppendCmd-encoded client commands. If any watched key's version
-// differs when the entry is applied, nothing runs and the reply is a null
-// array, as EXEC answers in Redis when a watched key changed.
+// watches is AppendWatch-encoded records taken at WATCH time; commands is
+// AppendCmd-encoded client commands. If any watched key changed since WATCH
+// when the entry is applied, nothing runs and the reply is a null array, as
+// EXEC answers in Redis when a watched key changed.
 //
-// A key's version is the log index of the entry that last wrote it, 0 when
-// the key does not exist, so any write, deletion or expiry changes it.
+// A key that existed at WATCH is recorded as (key, version): the log index
+// of the entry that last wrote it. Any write changes the version, and a
+// deletion or an expiry leaves the key absent, which aborts too. A key that
+// was absent (or expired) is recorded as (key, 0, index): the index WATCH
+// read the state at. It changed if it exists now, or if a write or deletion
+// after that index left a trace: the expired item's version or a tombstone
+// (tomb.go), so a key created and deleted again in between aborts EXEC too.
+// (Entries written before tombstones existed hold (key, 0) for an absent
+// key, which compares as before: absent now.)
 
 // ExecCommand and VersionsCommand are the internal names the RESP layer uses.
 const (
@@ -35,7 +42,8 @@ func txCommands() []*Command {
 	}
 }
 
-// version is what WATCH remembers of a key.
+// version is what WATCH remembers of a key: the index of its last write, 0
+// if it does not exist.
 func (c *ctx) version(key []byte) uint64 {
 	it, ok := c.get(key)
 	if !ok {
@@ -44,17 +52,25 @@ func (c *ctx) version(key []byte) uint64 {
 	return it.ver
 }
 
+// understudy.keyversions key [key ...] answers each key's version, then the
+// index of the state they were read in.
 func cmdVersions(c *ctx, argv [][]byte) Value {
-	out := make([]Value, len(argv)-1)
+	out := make([]Value, len(argv))
 	for i, k := range argv[1:] {
 		out[i] = BulkString(strconv.FormatUint(c.version(k), 10))
 	}
+	out[len(out)-1] = BulkString(strconv.FormatUint(c.f.applied, 10))
 	return Array(out)
 }
 
-// AppendWatch encodes one watched key and its version.
-func AppendWatch(dst []byte, key []byte, ver uint64) []byte {
-	return AppendCmd(dst, Cmd{Op: OpClient, Argv: [][]byte{key, []byte(strconv.FormatUint(ver, 10))}})
+// AppendWatch encodes one watched key: its version, and for an absent key
+// (version 0) the index the version was read at.
+func AppendWatch(dst []byte, key []byte, ver, readIndex uint64) []byte {
+	argv := [][]byte{key, []byte(strconv.FormatUint(ver, 10))}
+	if ver == 0 {
+		argv = append(argv, []byte(strconv.FormatUint(readIndex, 10)))
+	}
+	return AppendCmd(dst, Cmd{Op: OpClient, Argv: argv})
 }
 
 // decodeCmds decodes a sequence of AppendCmd records; only client commands
@@ -82,14 +98,11 @@ func cmdExec(c *ctx, argv [][]byte) Value {
 		return Err("ERR malformed transaction")
 	}
 	for _, w := range watches {
-		if len(w.Argv) != 2 {
+		changed, ok := watchChanged(c, w.Argv)
+		if !ok {
 			return Err("ERR malformed transaction")
 		}
-		ver, err := strconv.ParseUint(string(w.Argv[1]), 10, 64)
-		if err != nil {
-			return Err("ERR malformed transaction")
-		}
-		if c.version(w.Argv[0]) != ver {
+		if changed {
 			return NullArray
 		}
 	}
@@ -102,4 +115,24 @@ func cmdExec(c *ctx, argv [][]byte) Value {
 		out[i] = run(c, cmd.Argv)
 	}
 	return Array(out)
+}
+
+// watchChanged reports whether the key of one AppendWatch record changed
+// since WATCH; ok is false for a malformed record.
+func watchChanged(c *ctx, rec [][]byte) (changed, ok bool) {
+	if len(rec) != 2 && len(rec) != 3 {
+		return false, false
+	}
+	ver, err := strconv.ParseUint(string(rec[1]), 10, 64)
+	if err != nil {
+		return false, false
+	}
+	if len(rec) == 2 {
+		return c.version(rec[0]) != ver, true
+	}
+	at, err := strconv.ParseUint(string(rec[2]), 10, 64)
+	if err != nil || ver != 0 {
+		return false, false
+	}
+	return c.changedSince(rec[0], at), true
 }

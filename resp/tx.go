@@ -132,16 +132,18 @@ func (c *conn) watch(keys [][]byte) {
 	c.flushUpstream()
 	<-s.fut.Done()
 	v, err := s.fut.Result()
-	if err == nil && (v.Kind != fsm.KindArray || len(v.Arr) != len(keys)) {
+	// One version per key, then the index they were read at.
+	if err == nil && (v.Kind != fsm.KindArray || len(v.Arr) != len(keys)+1) {
 		err = errMalformedVersions
 	}
 	if err != nil {
 		c.push(&slot{val: c.srv.errorReply(err, false)})
 		return
 	}
+	at, _ := strconv.ParseUint(string(v.Arr[len(keys)].Str), 10, 64)
 	for i, k := range argv[1:] {
 		ver, _ := strconv.ParseUint(string(v.Arr[i].Str), 10, 64)
-		c.tx.watches = fsm.AppendWatch(c.tx.watches, k, ver)
+		c.tx.watches = fsm.AppendWatch(c.tx.watches, k, ver, at)
 	}
 	c.push(&slot{val: fsm.OK})
 }
