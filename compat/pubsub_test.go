@@ -143,3 +143,57 @@ func msgString(m *redis.Message) string {
 	}
 	return fmt.Sprintf("%q on %s", m.Payload, m.Channel)
 }
+
+// TestCompat_PubSubIntrospectionIsNodeLocal: PUBSUB CHANNELS, NUMSUB and
+// NUMPAT describe the node that answers, as docs/compat.md says (a Redis
+// replica, too, reports its own subscribers): a follower is not forwarded.
+func TestCompat_PubSubIntrospectionIsNodeLocal(t *testing.T) {
+	cl := shared(t)
+	l := cl.leader(t)
+	f := cl.followers(l)[0]
+	ctx := ctxT(t, 20*time.Second)
+	ps := newClient(t, f.addr(), 3).Subscribe(ctx, "psl.ch")
+	defer ps.Close()
+	if _, err := ps.Receive(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := ps.PSubscribe(ctx, "psl.pat.*"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ps.Receive(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, proto := range []int{2, 3} {
+		for _, c := range []struct {
+			via              *cnode
+			numsub, channels int64
+		}{{f, 1, 1}, {l, 0, 0}} {
+			rdb := newClient(t, c.via.addr(), proto)
+			numsub, err := rdb.PubSubNumSub(ctx, "psl.ch").Result()
+			if err != nil || numsub["psl.ch"] != c.numsub {
+				t.Errorf("RESP%d PUBSUB NUMSUB psl.ch on %s: %v %v, want %d", proto, c.via.id, numsub, err, c.numsub)
+			}
+			chans, err := rdb.PubSubChannels(ctx, "psl.*").Result()
+			if err != nil || int64(len(chans)) != c.channels {
+				t.Errorf("RESP%d PUBSUB CHANNELS psl.* on %s: %q %v, want %d", proto, c.via.id, chans, err, c.channels)
+			}
+			// Other tests may leave patterns on a node; this one adds one
+			// on the follower only, so the follower has at least one.
+			numpat, err := rdb.PubSubNumPat(ctx).Result()
+			if err != nil || (c.via == f && numpat < 1) {
+				t.Errorf("RESP%d PUBSUB NUMPAT on %s: %d %v", proto, c.via.id, numpat, err)
+			}
+		}
+	}
+	// A message published through the leader still reaches the follower's
+	// subscriber, and PUBLISH counts the receivers of the node it was sent to.
+	n, err := newClient(t, f.addr(), 2).Publish(ctx, "psl.ch", "hi").Result()
+	if err != nil || n != 1 {
+		t.Errorf("PUBLISH through the follower: %d %v, want 1", n, err)
+	}
+	rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if m, err := ps.ReceiveMessage(rctx); err != nil || m.Payload != "hi" {
+		t.Errorf("the follower's subscriber got %s %v", msgString(m), err)
+	}
+}

@@ -332,19 +332,23 @@ func (c *conn) dispatch(argv [][]byte) bool {
 		s.val = c.block(name, argv)
 		c.push(s)
 		return false
-	case "pubsub", "wait":
-		// Leader commands that are not log entries.
+	case "pubsub":
+		// Node-local, like Redis: this node's own subscribers (PUBLISH
+		// reaches the subscribers of every node, each counted where it is).
+		s := &slot{}
+		c.order(classLocal, s)
+		s.val = c.pubsubCmd(argv)
+		c.push(s)
+		return false
+	case "wait":
+		// A leader command that is not a log entry.
 		if !leads {
 			c.push(c.srv.routeToLeader(c, argv, false))
 			return false
 		}
 		s := &slot{}
 		c.order(classLocal, s)
-		if name == "pubsub" {
-			s.val = c.pubsubCmd(argv)
-		} else {
-			c.waitCmd(argv, s)
-		}
+		c.waitCmd(argv, s)
 		c.push(s)
 		return false
 	}

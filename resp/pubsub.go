@@ -8,10 +8,11 @@ import (
 	"github.com/understudy/understudy/fsm"
 )
 
-// Pub/sub is node-local: a subscriber receives what is published on the node
-// it is connected to. PUBLISH is a leader command (a follower forwards it), so
-// subscribers connected to the leader see every message, which is what Redis
-// clients that follow the master get. Every node also publishes Sentinel's
+// Subscriptions are node-local: each node keeps its own subscribers, and
+// PUBSUB CHANNELS/NUMSUB/NUMPAT describe them. PUBLISH goes through the Raft
+// log (a follower forwards it), and every node delivers each committed
+// message to its own subscribers (deliver), so a subscriber on any node
+// receives everything, in log order. Every node also publishes Sentinel's
 // +switch-master on itself when leadership moves.
 
 // maxPendingPushes bounds the messages queued for one subscriber; a
