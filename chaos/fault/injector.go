@@ -318,7 +318,7 @@ func (in *Injector) partition(kind, leader, follower string, followers []string)
 	if in.Rng.Intn(2) == 0 {
 		a, b, mid = leader, other, follower
 	}
-	return [][2]string{{a, b}}, fmt.Sprintf("%s|%s via %s", a, b, mid)
+	return [][2]string{{a, b}}, fmt.Sprintf("%s-%s cut, %s bridges", a, b, mid)
 }
 
 func (in *Injector) set(m map[string]bool, id string, v bool) {

@@ -96,7 +96,7 @@ func freeAddrs(n int) ([]string, error) {
 // Up implements Cluster: three nodes, fresh data, one static configuration.
 func (l *Local) Up(ctx context.Context) error {
 	var addrs []string
-	l.partErr = errors.New("network namespaces not requested")
+	l.partErr = errors.New("network namespaces disabled (--netns=false)")
 	if l.Netns {
 		lab, err := newNetLab(ctx, 3, l.Log)
 		if err != nil {

@@ -94,12 +94,12 @@ func TestInjectorPartition(t *testing.T) {
 	// A bridge cuts exactly one pair; the third node reaches both ends.
 	for range 20 {
 		pairs, target := in.partition(Bridge, "n1", "n2", followers)
-		if len(pairs) != 1 || pairs[0][0] == pairs[0][1] || !strings.Contains(target, " via ") {
+		if len(pairs) != 1 || pairs[0][0] == pairs[0][1] || !strings.Contains(target, " bridges") {
 			t.Fatalf("bridge: %v %s", pairs, target)
 		}
 		mid := strings.Fields(target)[2]
-		if mid == pairs[0][0] || mid == pairs[0][1] {
-			t.Fatalf("bridge %v via %s", pairs, mid)
+		if mid == pairs[0][0] || mid == pairs[0][1] || !strings.HasPrefix(target, pairs[0][0]+"-"+pairs[0][1]+" cut") {
+			t.Fatalf("bridge %v: %s", pairs, target)
 		}
 	}
 }

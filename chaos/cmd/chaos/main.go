@@ -67,7 +67,7 @@ type options struct {
 
 func parseFlags() options {
 	var o options
-	flag.BoolVar(&o.local, "local", false, "run the nodes as local processes on free 127.0.0.1 ports")
+	flag.BoolVar(&o.local, "local", false, "run the nodes as local processes (each in a network namespace of its own, see --netns; else on free 127.0.0.1 ports)")
 	flag.BoolVar(&o.docker, "docker", false, "run the nodes as Docker containers (cluster-compose.yml); default when 'docker info' and compose work")
 	flag.BoolVar(&o.netns, "netns", true, "local: run each node in a network namespace of its own so that partitions can be injected (needs root and iproute2; without them partition faults are skipped, with a message)")
 	flag.DurationVar(&o.duration, "duration", 2*time.Minute, "how long to run the workloads under faults (e.g. 60s, 10m)")
@@ -90,7 +90,7 @@ func parseFlags() options {
 	flag.Float64Var(&o.cutProb, "cut-prob", 0.005, "chance that a client cuts its connection right after sending a write")
 	flag.DurationVar(&o.quiet, "quiet", 3*time.Second, "mean quiet time between faults (uniform in [quiet/2, 3*quiet/2])")
 	flag.StringVar(&o.faults, "faults", "", "comma-separated fault kinds to use (default: all the cluster supports), each injected once alone first, then mixed at random: "+allKinds())
-	flag.DurationVar(&o.checkTimeout, "check-timeout", 2*time.Minute, "porcupine's time limit (past it, linearizability is 'unknown')")
+	flag.DurationVar(&o.checkTimeout, "check-timeout", 2*time.Minute, "porcupine's time limit (past it, linearizability is 'unknown': verdict NOT PROVEN, exit code 3)")
 	flag.DurationVar(&o.recoveryTimeout, "recovery-timeout", 30*time.Second, "how soon the cluster must be whole again after a fault heals (I10)")
 	flag.IntVar(&o.snapThreshold, "snapshot-threshold", 256, "nodes' --snapshot-threshold, low so that restarted followers need snapshots (F6)")
 	flag.IntVar(&o.trailingLogs, "trailing-logs", 128, "nodes' --trailing-logs")
