@@ -12,9 +12,8 @@ import (
 	"time"
 )
 
-// A minimal RESP2 client for the end-to-end tests. github.com/redis/go-redis
-// is not a dependency of this module (go.mod does not list it, and tests may
-// not change go.mod), so the tests speak the protocol themselves. It behaves
+// A minimal RESP2 client for the end-to-end tests that check raw replies;
+// go-redis v9 (in go.mod) drives goredis_process_test.go. It behaves
 // like a go-redis client with MaxRetries 0 and a pool of one connection:
 // every error is returned to the caller, a broken connection is dropped and
 // the next command dials again.
