@@ -25,7 +25,7 @@ import (
 // Outcome is what a client knows about one operation.
 type Outcome string
 
-// RELIABILITY.md's outcomes: an unknown write may or may not have happened.
+// The outcomes of docs/reliability.md: an unknown write may or may not have happened.
 const (
 	OK      Outcome = "ok"
 	Failed  Outcome = "fail"

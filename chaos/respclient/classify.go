@@ -8,7 +8,7 @@ import (
 // Outcome is what the client knows about a request's effect.
 type Outcome string
 
-// The three outcomes of RELIABILITY.md: a write with an unknown outcome may or
+// The three outcomes of docs/reliability.md: a write with an unknown outcome may or
 // may not have taken effect, and is checked as such.
 const (
 	OK      Outcome = "ok"      // a success reply

@@ -164,7 +164,7 @@ func (s *session) do(args ...string) result {
 }
 
 // cut sends a write and closes the connection without reading the reply:
-// the client cannot know whether it happened (RELIABILITY.md F13).
+// the client cannot know whether it happened (docs/reliability.md, F13).
 func (s *session) cut(args ...string) result {
 	if err := s.connect(); err != nil {
 		t := s.env.Now()

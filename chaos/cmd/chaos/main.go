@@ -2,7 +2,8 @@
 // cluster (local processes or Docker containers), runs the register, append
 // and counter workloads against it while a seeded random schedule of faults
 // kills, pauses, partitions, wipes and re-leads the nodes, heals everything,
-// and checks the recorded histories against RELIABILITY.md's invariants.
+// and checks the recorded histories against the invariants of
+// docs/reliability.md.
 //
 //	go run ./chaos/cmd/chaos --local --duration 60s
 //	go run ./chaos/cmd/chaos --docker --duration 10m --seed 42 --out /tmp/chaos
