@@ -340,10 +340,27 @@ func waitFor(t testing.TB, timeout time.Duration, cond func() bool, msg string, 
 	defer tick.Stop()
 	for !cond() {
 		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v: "+msg, append([]any{timeout}, args...)...)
+			t.Fatalf("timed out after %v: "+msg, append([]any{timeout}, deref(args)...)...)
 		}
 		<-tick.C
 	}
+}
+
+// deref replaces pointers to strings and ints among args by what they point
+// to now: callers pass &last so the message shows the last value seen.
+func deref(args []any) []any {
+	out := make([]any, len(args))
+	for i, a := range args {
+		switch p := a.(type) {
+		case *string:
+			out[i] = *p
+		case *int:
+			out[i] = *p
+		default:
+			out[i] = a
+		}
+	}
+	return out
 }
 
 // role asks p for ROLE: "master", or "slave" with the leader's port as p sees it.
