@@ -22,10 +22,6 @@ func cmdIs(args []string, names ...string) bool {
 	return len(args) > 0 && slices.ContainsFunc(names, func(n string) bool { return strings.EqualFold(args[0], n) })
 }
 
-func hasArg(args []string, word string) bool {
-	return slices.ContainsFunc(args[1:], func(a string) bool { return strings.EqualFold(a, word) })
-}
-
 var allowances = []allowance{
 	// ---- Redis 7.0 versus 7.2 -------------------------------------------
 	{
@@ -63,18 +59,6 @@ var allowances = []allowance{
 		accept: func(args []string, _ diffPath, r, o val) bool {
 			return cmdIs(args, "select") && (r.String() == "+OK" || r.String() == `"OK"`) &&
 				o.k == kErr && o.s == "ERR DB index is out of range"
-		},
-	},
-	{
-		id:  "resp3-flat-pairs",
-		why: "WITHSCORES/WITHVALUES replies are the flat RESP2 shape in RESP3 too; Redis 7 sends RESP3 clients an array of [member, score] pairs",
-		accept: func(args []string, p diffPath, r, o val) bool {
-			if p.proto != 3 || !(hasArg(args, "withscores") || hasArg(args, "withvalues") ||
-				cmdIs(args, "zpopmin", "zpopmax") && len(args) > 2) {
-				return false
-			}
-			flat := flattenPairs(r)
-			return flat.String() == o.String() || redisOlderThan72() && sameExceptDoubles(flat, o)
 		},
 	},
 }
@@ -140,19 +124,4 @@ func sameExceptDoubles(r, o val) bool {
 	a, err1 := strconv.ParseFloat(r.s, 64)
 	b, err2 := strconv.ParseFloat(o.s, 64)
 	return err1 == nil && err2 == nil && a == b
-}
-
-// flattenPairs turns [[m, s], [m, s]] into [m, s, m, s].
-func flattenPairs(v val) val {
-	if v.k != kArr {
-		return v
-	}
-	out := val{k: kArr}
-	for _, e := range v.elems {
-		if e.k != kArr {
-			return v
-		}
-		out.elems = append(out.elems, e.elems...)
-	}
-	return out
 }

@@ -451,6 +451,9 @@ func cmdHRandField(c *ctx, argv [][]byte) Value {
 			add(i)
 		}
 	}
+	if withValues {
+		return Pairs(out) // [field, value] arrays in RESP3, as Redis 7 answers
+	}
 	return Array(out)
 }
 

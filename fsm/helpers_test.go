@@ -142,7 +142,7 @@ func fmtValue(v fsm.Value) string {
 		return "(nil)"
 	case fsm.KindNullArray:
 		return "(nil-array)"
-	case fsm.KindArray:
+	case fsm.KindArray, fsm.KindPairs: // pairs as RESP2 sends them; TestPairsReplies checks the kind
 		parts := make([]string, len(v.Arr))
 		for i, e := range v.Arr {
 			parts[i] = fmtValue(e)
@@ -180,7 +180,7 @@ func asResp2(v fsm.Value) fsm.Value {
 	switch v.Kind {
 	case fsm.KindDouble, fsm.KindVerbatim:
 		return fsm.Bulk(v.Str)
-	case fsm.KindArray, fsm.KindMap, fsm.KindSet, fsm.KindPush:
+	case fsm.KindArray, fsm.KindMap, fsm.KindSet, fsm.KindPush, fsm.KindPairs:
 		arr := make([]fsm.Value, len(v.Arr))
 		for i, e := range v.Arr {
 			arr[i] = asResp2(e)

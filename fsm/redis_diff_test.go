@@ -217,7 +217,7 @@ func doublesAs70(v fsm.Value) fsm.Value {
 			return v
 		}
 		return fsm.Value{Kind: fsm.KindDouble, Str: []byte(strconv.FormatFloat(f, 'g', 17, 64))}
-	case fsm.KindArray, fsm.KindMap, fsm.KindSet:
+	case fsm.KindArray, fsm.KindMap, fsm.KindSet, fsm.KindPairs:
 		arr := make([]fsm.Value, len(v.Arr))
 		for i, e := range v.Arr {
 			arr[i] = doublesAs70(e)

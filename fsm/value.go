@@ -25,6 +25,10 @@ const (
 	KindDouble                // ,1.5 (RESP3); bulk string in RESP2. Str holds the formatted number.
 	KindVerbatim              // =N txt:... (RESP3); bulk string in RESP2
 	KindPush                  // >N (RESP3 out-of-band pub/sub); *N in RESP2
+	// KindPairs is a WITHSCORES/WITHVALUES reply: Arr holds member, score,
+	// member, score... and goes flat (*2N) to RESP2 clients; RESP3 clients
+	// get *N arrays of two, as Redis 7 sends them.
+	KindPairs
 )
 
 // Value is one reply. Only the fields its Kind names are meaningful.
@@ -63,6 +67,10 @@ func BulkString(s string) Value { return Value{Kind: KindBulk, Str: []byte(s)} }
 
 // Array returns an array reply.
 func Array(vs []Value) Value { return Value{Kind: KindArray, Arr: vs} }
+
+// Pairs returns a WITHSCORES/WITHVALUES reply from flat member, score...
+// elements (see KindPairs).
+func Pairs(flat []Value) Value { return Value{Kind: KindPairs, Arr: flat} }
 
 // IsError reports whether v is an error reply.
 func (v Value) IsError() bool { return v.Kind == KindError }

@@ -266,8 +266,8 @@ func cmdZRank(c *ctx, argv [][]byte) Value {
 	return Int(int64(r))
 }
 
-// withScores flattens entries to member, score, member, score... (RESP2's
-// shape; see DESIGN.md for RESP3).
+// withScores is the members, or with scores the pairs reply (flat in RESP2,
+// [member, score] arrays in RESP3).
 func withScores(es []zent, scores bool) Value {
 	out := make([]Value, 0, len(es)*2)
 	for _, e := range es {
@@ -275,6 +275,9 @@ func withScores(es []zent, scores bool) Value {
 		if scores {
 			out = append(out, Double(e.score))
 		}
+	}
+	if scores {
+		return Pairs(out)
 	}
 	return Array(out)
 }
@@ -309,7 +312,12 @@ func cmdZPop(c *ctx, argv [][]byte) Value {
 		es = append(es, e)
 	}
 	c.save(it)
-	return withScores(es, true)
+	v := withScores(es, true)
+	if len(argv) == 2 {
+		// Without a count Redis 7 answers [member, score] flat in RESP3 too.
+		v.Kind = KindArray
+	}
+	return v
 }
 
 func cmdZRandMember(c *ctx, argv [][]byte) Value {

@@ -111,6 +111,18 @@ func (e *encoder) value(v fsm.Value, proto int) {
 		} else {
 			e.aggregate('*', 2*pairs, v.Arr[:2*pairs], proto)
 		}
+	case fsm.KindPairs:
+		// Flat in RESP2; Redis 7 sends RESP3 clients [member, score]
+		// arrays. An odd trailing element is dropped, as for a map.
+		pairs := len(v.Arr) / 2
+		if !resp3 {
+			e.aggregate('*', 2*pairs, v.Arr[:2*pairs], proto)
+			break
+		}
+		e.buf = appendHeader(e.buf, '*', int64(pairs))
+		for i := range pairs {
+			e.aggregate('*', 2, v.Arr[2*i:2*i+2], proto)
+		}
 	case fsm.KindSet:
 		e.aggregate(pick[byte](resp3, '~', '*'), len(v.Arr), v.Arr, proto)
 	case fsm.KindPush:

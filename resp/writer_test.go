@@ -44,6 +44,14 @@ func TestAppendValue(t *testing.T) {
 			"$11\r\nSome string\r\n", "=15\r\ntxt:Some string\r\n"},
 		{"push", fsm.Value{Kind: fsm.KindPush, Arr: []fsm.Value{bulk("message"), bulk("ch"), bulk("hi")}},
 			"*3\r\n$7\r\nmessage\r\n$2\r\nch\r\n$2\r\nhi\r\n", ">3\r\n$7\r\nmessage\r\n$2\r\nch\r\n$2\r\nhi\r\n"},
+		{"pairs", fsm.Pairs([]fsm.Value{bulk("a"), fsm.Double(1), bulk("b"), fsm.Double(2.5)}),
+			"*4\r\n$1\r\na\r\n$1\r\n1\r\n$1\r\nb\r\n$3\r\n2.5\r\n",
+			"*2\r\n*2\r\n$1\r\na\r\n,1\r\n*2\r\n$1\r\nb\r\n,2.5\r\n"},
+		{"empty pairs", fsm.Pairs(nil), "*0\r\n", "*0\r\n"},
+		{"odd pairs", fsm.Pairs([]fsm.Value{bulk("f"), bulk("v"), bulk("x")}),
+			"*2\r\n$1\r\nf\r\n$1\r\nv\r\n", "*1\r\n*2\r\n$1\r\nf\r\n$1\r\nv\r\n"},
+		{"pairs inside EXEC", fsm.Array([]fsm.Value{fsm.Pairs([]fsm.Value{bulk("f"), bulk("v")}), fsm.OK}),
+			"*2\r\n*2\r\n$1\r\nf\r\n$1\r\nv\r\n+OK\r\n", "*2\r\n*1\r\n*2\r\n$1\r\nf\r\n$1\r\nv\r\n+OK\r\n"},
 		{"unknown kind", fsm.Value{Kind: 200}, "-ERR internal error: unknown reply kind\r\n", "-ERR internal error: unknown reply kind\r\n"},
 	}
 	for _, tt := range tests {
