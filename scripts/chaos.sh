@@ -22,7 +22,7 @@
 #   0  PASS: every invariant checked and held
 #   1  FAIL: an invariant was violated (the report says which)
 #   2  the run could not be carried out (bad arguments, build, image or
-#      cluster setup failed): nothing was checked
+#      cluster setup failed): nothing was checked; or INTERRUPTED by a signal
 #   3  NOT PROVEN: no violation found, but linearizability could not be
 #      shown in time (porcupine hit --check-timeout); not a pass
 #

@@ -69,7 +69,8 @@ type InvariantRow struct {
 
 // Report is everything a run found; it renders as Markdown and JSON.
 type Report struct {
-	Verdict      string            `json:"verdict"` // PASS, FAIL or NOT PROVEN
+	Verdict      string            `json:"verdict"` // PASS, FAIL, NOT PROVEN or INTERRUPTED
+	Interrupted  bool              `json:"interrupted,omitempty"` // cut short by a signal
 	Mode         string            `json:"mode"`
 	Seed         int64             `json:"seed"`
 	Started      time.Time         `json:"started"`
@@ -197,6 +198,8 @@ func (r *Report) Finish(successes []int64, start, end int64) {
 	switch {
 	case len(r.Violations) > 0 || !r.Convergence.Converged:
 		r.Verdict = VerdictFail
+	case r.Interrupted:
+		r.Verdict = VerdictInterrupted
 	case r.Linearizable == LinUnknown:
 		r.Verdict = VerdictNotProven
 	default:
@@ -206,10 +209,13 @@ func (r *Report) Finish(successes []int64, start, end int64) {
 
 // Verdicts of a run. NOT PROVEN is no pass: no violation was found, but a
 // check could not finish (porcupine timed out), so safety was not shown.
+// INTERRUPTED: a signal cut the run short and nothing was violated in what
+// it recorded; it did not run as asked, which is not a pass either.
 const (
-	VerdictPass      = "PASS"
-	VerdictFail      = "FAIL"
-	VerdictNotProven = "NOT PROVEN"
+	VerdictPass        = "PASS"
+	VerdictFail        = "FAIL"
+	VerdictNotProven   = "NOT PROVEN"
+	VerdictInterrupted = "INTERRUPTED"
 )
 
 // Exit codes of the chaos binary and scripts/chaos.sh.
@@ -230,6 +236,8 @@ func (r *Report) ExitCode() int {
 		return ExitPass
 	case VerdictNotProven:
 		return ExitNotProven
+	case VerdictInterrupted:
+		return ExitCouldNotRun
 	}
 	return ExitViolation
 }

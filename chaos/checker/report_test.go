@@ -120,6 +120,9 @@ func TestReport_Verdicts(t *testing.T) {
 		{"not linearizable", Report{Register: &RegisterVerdict{Linearizable: LinNo}, Convergence: converged,
 			Violations: []Violation{{Invariant: "I1", Detail: "history not linearizable"}}}, VerdictFail, ExitViolation},
 		{"not converged", Report{Register: &RegisterVerdict{Linearizable: LinYes}}, VerdictFail, ExitViolation},
+		{"interrupted", Report{Register: &RegisterVerdict{Linearizable: LinYes}, Convergence: converged, Interrupted: true}, VerdictInterrupted, ExitCouldNotRun},
+		{"interrupted after a violation", Report{Register: &RegisterVerdict{Linearizable: LinYes}, Convergence: converged, Interrupted: true,
+			Violations: []Violation{{Invariant: "I6", Detail: "two leaders"}}}, VerdictFail, ExitViolation},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -11,7 +11,8 @@
 // It writes report.md and report.json (and, if a history is not
 // linearizable, register-linearizability.html) to --out. Exit codes: 0 every
 // invariant checked and held; 1 an invariant was violated; 2 the run could
-// not be carried out (setup failed, nothing was checked); 3 no violation was
+// not be carried out (setup failed, nothing was checked) or a signal cut it
+// short (verdict INTERRUPTED); 3 no violation was
 // found but linearizability was not proven (porcupine hit --check-timeout).
 package main
 
@@ -373,6 +374,10 @@ func experiment(ctx context.Context, o options, mode string, cluster fault.Clust
 	} else {
 		rep.Notes = append(rep.Notes, fmt.Sprintf("first pass: each of the %d kinds alone, in the order %s; then %d faults mixed at random",
 			len(inj.First), strings.Join(inj.First, ", "), len(faults)-len(inj.First)))
+	}
+	if ctx.Err() != nil {
+		rep.Interrupted = true
+		rep.Notes = append(rep.Notes, "interrupted by a signal: the run was cut short; what it recorded was checked")
 	}
 	rep.Finish(env.Successes(), 0, workEnd)
 	rep.Elapsed = time.Since(started).Round(time.Second).String()
