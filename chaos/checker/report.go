@@ -69,7 +69,7 @@ type InvariantRow struct {
 
 // Report is everything a run found; it renders as Markdown and JSON.
 type Report struct {
-	Verdict      string            `json:"verdict"` // PASS, FAIL, NOT PROVEN or INTERRUPTED
+	Verdict      string            `json:"verdict"`               // PASS, FAIL, NOT PROVEN or INTERRUPTED
 	Interrupted  bool              `json:"interrupted,omitempty"` // cut short by a signal
 	Mode         string            `json:"mode"`
 	Seed         int64             `json:"seed"`

@@ -12,8 +12,8 @@
 // linearizable, register-linearizability.html) to --out. Exit codes: 0 every
 // invariant checked and held; 1 an invariant was violated; 2 the run could
 // not be carried out (setup failed, nothing was checked) or a signal cut it
-// short (verdict INTERRUPTED); 3 no violation was
-// found but linearizability was not proven (porcupine hit --check-timeout).
+// short (verdict INTERRUPTED); 3 no violation was found but linearizability
+// was not proven (porcupine hit --check-timeout).
 package main
 
 import (
