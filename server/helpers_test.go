@@ -442,16 +442,21 @@ func (l *logSink) String() string {
 type gatedTransport struct {
 	*raft.InmemTransport
 	mu   sync.Mutex
-	held chan struct{} // non-nil while held; closed to release
+	held chan struct{}      // non-nil while held; closed to release
+	only raft.ServerAddress // if set, only replication to this peer is held
 }
 
 // hold blocks replication of entries from now on.
-func (g *gatedTransport) hold() {
+func (g *gatedTransport) hold() { g.holdTo("") }
+
+// holdTo blocks replication of entries to target only ("" for every peer).
+func (g *gatedTransport) holdTo(target raft.ServerAddress) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if g.held == nil {
 		g.held = make(chan struct{})
 	}
+	g.only = target
 }
 
 // open lets replication through again; RPCs blocked while held fail.
@@ -472,6 +477,9 @@ func (g *gatedTransport) AppendEntries(id raft.ServerID, target raft.ServerAddre
 	if len(args.Entries) > 0 {
 		g.mu.Lock()
 		held := g.held
+		if g.only != "" && g.only != target {
+			held = nil
+		}
 		g.mu.Unlock()
 		if held != nil {
 			<-held

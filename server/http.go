@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net"
@@ -10,23 +11,20 @@ import (
 )
 
 // startHTTP serves the operational HTTP endpoints on cfg.MetricsAddr:
-// /metrics (Prometheus, metrics.go), /livez (the process answers), /readyz (the node is in a cluster with a
-// leader and has applied what it knows to be committed) and /debug/pprof.
+// /metrics (Prometheus, metrics.go), /livez (the process answers), /readyz
+// (ready: see ready) and /debug/pprof.
 func (s *Server) startHTTP(addr string) error {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/livez", func(w http.ResponseWriter, _ *http.Request) {
 		fmt.Fprintln(w, "ok")
 	})
-	mux.HandleFunc("/readyz", func(w http.ResponseWriter, _ *http.Request) {
-		st := s.Node.Status()
-		switch {
-		case !st.HasLeader:
-			http.Error(w, "not ready: no leader", http.StatusServiceUnavailable)
-		case st.AppliedIndex < st.CommitIndex:
-			http.Error(w, fmt.Sprintf("not ready: applied %d of %d", st.AppliedIndex, st.CommitIndex), http.StatusServiceUnavailable)
-		default:
-			fmt.Fprintf(w, "ready: %s, leader %s\n", st.State, st.Leader.ID)
+	mux.HandleFunc("/readyz", func(w http.ResponseWriter, r *http.Request) {
+		if msg, ok := s.ready(r.Context()); !ok {
+			http.Error(w, "not ready: "+msg, http.StatusServiceUnavailable)
+			return
 		}
+		st := s.Node.Status()
+		fmt.Fprintf(w, "ready: %s, leader %s, applied %d\n", st.State, st.Leader.ID, st.AppliedIndex)
 	})
 	mux.Handle("/metrics", s.metrics.handler())
 	mux.HandleFunc("/debug/pprof/", pprof.Index)
@@ -45,4 +43,45 @@ func (s *Server) startHTTP(addr string) error {
 		}
 	}()
 	return nil
+}
+
+// readyWait bounds how long /readyz waits for a follower to apply up to the
+// leader's commit index before calling it behind.
+const readyWait = time.Second
+
+// ready reports whether the node is in a cluster with a leader and has caught
+// up: a leader once it has applied an entry of its own term (it may serve
+// reads), a follower once it has applied everything the leader had committed
+// when asked (read-index style, so a follower that lags far behind is not
+// ready even though its own commit index trails as far). If not, it says why.
+func (s *Server) ready(ctx context.Context) (string, bool) {
+	st := s.Node.Status()
+	switch {
+	case !st.HasLeader:
+		return "no leader", false
+	case st.Leader.Self && !st.ReadReady:
+		return "leader has not yet applied an entry of its term", false
+	case st.Leader.Self:
+		return "", true
+	}
+	ctx, cancel := context.WithTimeout(ctx, 2*readyWait)
+	defer cancel()
+	commit, err := s.Admin.LeaderCommitIndex(ctx)
+	if err != nil {
+		return fmt.Sprintf("cannot ask the leader how far it has committed: %v", err), false
+	}
+	deadline := time.Now().Add(readyWait)
+	for {
+		applied := s.Node.Status().AppliedIndex
+		if applied >= commit {
+			return "", true
+		}
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			return fmt.Sprintf("applied %d of the leader's %d committed entries", applied, commit), false
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
 }

@@ -202,3 +202,54 @@ func checkMetricsDocumented(t *testing.T, s scrape) {
 		t.Errorf("README.md's Metrics table documents metrics not served: %s", strings.Join(stale, " "))
 	}
 }
+
+// /readyz on a follower that knows the leader but lags behind it says not
+// ready (its own commit index trails as far as its log, so only the
+// leader's says it is behind), and ready once it has caught up.
+func TestReadyz_LaggingFollowerIsNotReady(t *testing.T) {
+	addrs := map[string]string{}
+	for i := 1; i <= 3; i++ {
+		addrs[fmt.Sprintf("n%d", i)] = mustFreeAddr(t)
+	}
+	nodes := startCluster(t, 3, withGates(), withStableTiming(), withConfig(func(c *Config) { c.MetricsAddr = addrs[c.ID] }))
+	l := leader(t, nodes)
+	waitMetaRecorded(t, nodes, 10*time.Second)
+	checkConvergence(t, nodes)
+	lagging := followers(nodes, l)[0]
+	readyz := func(n *testNode) (int, string) {
+		resp, err := (&http.Client{Timeout: 5 * time.Second}).Get("http://" + addrs[n.id] + "/readyz")
+		if err != nil {
+			t.Fatalf("GET /readyz on %s: %v", n.id, err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, strings.TrimSpace(string(b))
+	}
+	for _, n := range nodes {
+		if code, body := readyz(n); code != http.StatusOK {
+			t.Fatalf("/readyz on %s before any lag: %d %s", n.id, code, body)
+		}
+	}
+
+	l.gate.holdTo(lagging.trans.LocalAddr())
+	c := mustClient(t, l.clientAddr())
+	for i := range 20 {
+		c.mustReply(t, okReply(), "SET", fmt.Sprint("lag", i), "v")
+	}
+	st := lagging.s.Node.Status()
+	if !st.HasLeader || st.AppliedIndex < st.CommitIndex {
+		t.Fatalf("the lagging follower should know the leader and have applied its own commit index: %+v", st)
+	}
+	code, body := readyz(lagging)
+	if code != http.StatusServiceUnavailable || !strings.Contains(body, "leader's") {
+		t.Fatalf("/readyz on a follower 20 writes behind: %d %q, want 503 saying how far behind the leader it is", code, body)
+	}
+	t.Logf("lagging follower: %d %s", code, body)
+	if code, body := readyz(l); code != http.StatusOK {
+		t.Fatalf("/readyz on the leader: %d %s", code, body)
+	}
+
+	l.gate.open()
+	waitFor(t, 10*time.Second, func() bool { code, _ := readyz(lagging); return code == http.StatusOK },
+		"the follower did not become ready after replication resumed")
+}
