@@ -73,9 +73,9 @@ func removeMember(ctx context.Context, nodes []Node, id string) error {
 	return err
 }
 
-// isMember reports whether id is in the configuration.
-func isMember(ctx context.Context, nodes []Node, id string) (bool, error) {
-	ms, err := callAny(ctx, nodes, 3*time.Second, func(ctx context.Context, a adminpb.AdminClient) (*adminpb.MembersResponse, error) {
+// isMember reports whether id is in the configuration as node n sees it.
+func isMember(ctx context.Context, n Node, id string) (bool, error) {
+	ms, err := callOn(ctx, n.AdminAddr, 3*time.Second, func(ctx context.Context, a adminpb.AdminClient) (*adminpb.MembersResponse, error) {
 		return a.Members(ctx, &adminpb.MembersRequest{})
 	})
 	if err != nil {

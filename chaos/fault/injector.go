@@ -374,33 +374,43 @@ func (in *Injector) wipe(ctx context.Context, id string, rec *checker.FaultRecor
 	}
 	rec.Note = fmt.Sprintf("removed, wiped, started empty with --join (%s), joined and caught up %s later",
 		started.Sub(restart).Round(10*time.Millisecond), time.Since(started).Round(10*time.Millisecond))
+	// The node's own view of the configuration should list it too: a node
+	// missing from its own configuration never stands for election.
+	for _, n := range in.Cluster.Nodes() {
+		if n.ID != id {
+			continue
+		}
+		if ok, err := isMember(ctx, n, id); err == nil && !ok {
+			rec.Note += fmt.Sprintf("; %s's own configuration does not list %s yet", id, id)
+		}
+	}
 	return nil
 }
 
-// caughtUp: id is a member again and has applied at least what the leader
-// had committed just before id was asked (under load the two never match at
-// one instant).
+// caughtUp: id is a member again in the leader's configuration (the one
+// that counts), and has applied at least what the leader had committed just
+// before id was asked (under load the two never match at one instant).
 func (in *Injector) caughtUp(ctx context.Context, id string) error {
-	member, err := isMember(ctx, in.Cluster.Nodes(), id)
-	if err != nil {
-		return err
-	}
-	if !member {
-		return fmt.Errorf("%s is not a member yet", id)
-	}
+	var self, leader Node
 	var commit uint64
-	var self Node
 	for _, n := range in.Cluster.Nodes() {
 		if n.ID == id {
 			self = n
 			continue
 		}
 		if st, err := statusOf(ctx, n, time.Second); err == nil && st.Role == "leader" {
-			commit = st.CommitIndex
+			leader, commit = n, st.CommitIndex
 		}
 	}
-	if commit == 0 {
+	if leader.ID == "" {
 		return errors.New("no leader")
+	}
+	member, err := isMember(ctx, leader, id)
+	if err != nil {
+		return err
+	}
+	if !member {
+		return fmt.Errorf("%s is not in the leader's (%s) configuration yet", id, leader.ID)
 	}
 	st, err := statusOf(ctx, self, time.Second)
 	if err != nil {
