@@ -3,7 +3,6 @@ package resp
 import (
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/understudy/understudy/fsm"
 )
@@ -14,40 +13,10 @@ import (
 
 const numSlots = 16384
 
-type shardNode struct {
-	id, host string
-	port     int
-	leader   bool
-	self     bool
-}
-
-func (s *Server) shardNodes() []shardNode {
-	ms, err := s.node.Members()
-	if err != nil {
-		return nil
-	}
-	var out []shardNode
-	for _, m := range ms {
-		if m.ClientAddr == "" {
-			continue
-		}
-		h, p := splitHostPort(m.ClientAddr)
-		n := shardNode{id: runID(m.ID), host: h, port: p, leader: m.Leader, self: m.ID == s.node.ID()}
-		if n.leader {
-			out = append([]shardNode{n}, out...)
-		} else {
-			out = append(out, n)
-		}
-	}
-	if len(out) > 0 && !out[0].leader {
-		return nil // no leader known: no master to describe
-	}
-	return out
-}
-
 func cmdCluster(c *conn, argv [][]byte) fsm.Value {
 	s := c.srv
-	nodes := s.shardNodes()
+	// Health and offsets as this node knows them (replicas.go).
+	nodes := s.memberViews()
 	switch strings.ToLower(string(argv[1])) {
 	case "slots":
 		if len(nodes) == 0 {
@@ -55,7 +24,10 @@ func cmdCluster(c *conn, argv [][]byte) fsm.Value {
 		}
 		row := []fsm.Value{fsm.Int(0), fsm.Int(numSlots - 1)}
 		for _, n := range nodes {
-			row = append(row, fsm.Array([]fsm.Value{fsm.BulkString(n.host), fsm.Int(int64(n.port)), fsm.BulkString(n.id)}))
+			if !n.leader && !n.up {
+				continue // as Redis leaves out failed replicas
+			}
+			row = append(row, fsm.Array([]fsm.Value{fsm.BulkString(n.host), fsm.Int(int64(n.port)), fsm.BulkString(runID(n.id))}))
 		}
 		return fsm.Array([]fsm.Value{fsm.Array(row)})
 	case "shards":
@@ -64,18 +36,21 @@ func cmdCluster(c *conn, argv [][]byte) fsm.Value {
 		}
 		var list []fsm.Value
 		for _, n := range nodes {
-			role := "replica"
+			role, health := "replica", "online"
 			if n.leader {
 				role = "master"
 			}
+			if !n.up {
+				health = "failed"
+			}
 			list = append(list, fsm.Value{Kind: fsm.KindMap, Arr: []fsm.Value{
-				fsm.BulkString("id"), fsm.BulkString(n.id),
+				fsm.BulkString("id"), fsm.BulkString(runID(n.id)),
 				fsm.BulkString("port"), fsm.Int(int64(n.port)),
 				fsm.BulkString("ip"), fsm.BulkString(n.host),
 				fsm.BulkString("endpoint"), fsm.BulkString(n.host),
 				fsm.BulkString("role"), fsm.BulkString(role),
-				fsm.BulkString("replication-offset"), fsm.Int(int64(s.node.Raft().AppliedIndex())),
-				fsm.BulkString("health"), fsm.BulkString("online"),
+				fsm.BulkString("replication-offset"), fsm.Int(int64(n.offset)),
+				fsm.BulkString("health"), fsm.BulkString(health),
 			}})
 		}
 		return fsm.Array([]fsm.Value{{Kind: fsm.KindMap, Arr: []fsm.Value{
@@ -87,18 +62,25 @@ func cmdCluster(c *conn, argv [][]byte) fsm.Value {
 		epoch := s.node.Raft().CurrentTerm()
 		master := "-"
 		if len(nodes) > 0 {
-			master = nodes[0].id
+			master = runID(nodes[0].id)
 		}
 		for _, n := range nodes {
-			flags, of, slots := "slave", master, ""
+			flags, of, slots, link := "slave", master, "", "connected"
 			if n.leader {
 				flags, of, slots = "master", "-", fmt.Sprintf(" 0-%d", numSlots-1)
 			}
 			if n.self {
 				flags = "myself," + flags
 			}
-			fmt.Fprintf(&sb, "%s %s:%d@%d %s %s 0 %d %d connected%s\n", n.id, n.host, n.port, n.port+10000, flags, of,
-				time.Now().UnixMilli(), epoch, slots)
+			if !n.up {
+				flags, link = flags+",fail", "disconnected"
+			}
+			pong := int64(0)
+			if !n.lastOK.IsZero() {
+				pong = n.lastOK.UnixMilli()
+			}
+			fmt.Fprintf(&sb, "%s %s:%d@%d %s %s 0 %d %d %s%s\n", runID(n.id), n.host, n.port, n.port+10000, flags, of,
+				pong, epoch, link, slots)
 		}
 		return fsm.Value{Kind: fsm.KindVerbatim, Str: []byte(sb.String())}
 	case "info":

@@ -96,37 +96,18 @@ func splitHostPort(addr string) (string, int) {
 	return h, port
 }
 
-// replica is a follower as ROLE and INFO describe it.
-type replica struct {
-	id, host string
-	port     int
-}
-
-func (s *Server) replicas() []replica {
-	f := s.node.Raft().GetConfiguration()
-	if f.Error() != nil {
-		return nil
-	}
-	meta := s.node.FSM().AllMeta()
-	var out []replica
-	for _, srv := range f.Configuration().Servers {
-		if string(srv.ID) == s.node.ID() {
-			continue
-		}
-		h, p := splitHostPort(meta[string(srv.ID)].ClientAddr)
-		out = append(out, replica{id: string(srv.ID), host: h, port: p})
-	}
-	return out
-}
-
 func (s *Server) infoReplication(sb *strings.Builder) {
 	st := s.node.Status()
 	if st.State == raft.Leader.String() {
 		kv(sb, "role", "master")
-		reps := s.replicas()
+		reps := s.connectedReplicas()
 		kv(sb, "connected_slaves", len(reps))
 		for i, r := range reps {
-			fmt.Fprintf(sb, "slave%d:ip=%s,port=%d,state=online,offset=%d,lag=0\r\n", i, r.host, r.port, st.AppliedIndex)
+			lag := int64(0)
+			if !r.lastOK.IsZero() {
+				lag = int64(time.Since(r.lastOK).Seconds())
+			}
+			fmt.Fprintf(sb, "slave%d:ip=%s,port=%d,state=online,offset=%d,lag=%d\r\n", i, r.host, r.port, r.offset, lag)
 		}
 		kv(sb, "master_repl_offset", st.AppliedIndex)
 	} else {
@@ -134,8 +115,9 @@ func (s *Server) infoReplication(sb *strings.Builder) {
 		h, p := splitHostPort(st.Leader.ClientAddr)
 		kv(sb, "master_host", h)
 		kv(sb, "master_port", p)
+		up := s.linkUp()
 		link := "down"
-		if st.HasLeader {
+		if up {
 			link = "up"
 		}
 		kv(sb, "master_link_status", link)
@@ -145,6 +127,9 @@ func (s *Server) infoReplication(sb *strings.Builder) {
 		}
 		kv(sb, "master_last_io_seconds_ago", ago)
 		kv(sb, "master_sync_in_progress", 0)
+		if !up {
+			kv(sb, "master_link_down_since_seconds", ago)
+		}
 		kv(sb, "slave_repl_offset", st.AppliedIndex)
 		kv(sb, "slave_read_only", 1)
 		kv(sb, "connected_slaves", 0)
@@ -167,27 +152,26 @@ func (s *Server) infoKeyspace(sb *strings.Builder) {
 	}
 }
 
-// cmdRole answers as Redis does: the leader is the master with its replicas,
-// a follower is a slave of the leader's client address.
+// cmdRole answers as Redis does: the leader is the master with its
+// connected replicas (each with its applied index as the offset), a follower
+// is a slave of the leader's client address, "connected" while it hears
+// from the leader.
 func cmdRole(c *conn, _ [][]byte) fsm.Value {
 	s := c.srv
 	st := s.node.Status()
 	if st.State == raft.Leader.String() {
-		var reps []fsm.Value
-		for _, r := range s.replicas() {
+		reps := []fsm.Value{}
+		for _, r := range s.connectedReplicas() {
 			reps = append(reps, fsm.Array([]fsm.Value{
 				fsm.BulkString(r.host), fsm.BulkString(strconv.Itoa(r.port)),
-				fsm.BulkString(strconv.FormatUint(st.AppliedIndex, 10)),
+				fsm.BulkString(strconv.FormatUint(r.offset, 10)),
 			}))
-		}
-		if reps == nil {
-			reps = []fsm.Value{}
 		}
 		return fsm.Array([]fsm.Value{fsm.BulkString("master"), fsm.Int(int64(st.AppliedIndex)), fsm.Array(reps)})
 	}
 	h, p := splitHostPort(st.Leader.ClientAddr)
 	state := "connected"
-	if !st.HasLeader {
+	if !s.linkUp() {
 		state = "connect"
 	}
 	return fsm.Array([]fsm.Value{

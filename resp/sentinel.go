@@ -3,6 +3,7 @@ package resp
 import (
 	"crypto/sha1"
 	"encoding/hex"
+	"net"
 	"strconv"
 	"strings"
 	"time"
@@ -36,53 +37,78 @@ func (s *Server) masterInfo() (fsm.Value, bool) {
 		return fsm.Value{}, false
 	}
 	h, p := splitHostPort(li.ClientAddr)
-	reps := 0
-	if ms, err := s.node.Members(); err == nil {
-		reps = len(ms) - 1
+	// As a Sentinel counts every replica it knows, down ones included
+	// (SENTINEL replicas flags those s_down).
+	reps, others := 0, 0
+	for _, v := range s.memberViews() {
+		if !v.leader {
+			reps++
+		}
+		if !v.self {
+			others++
+		}
+	}
+	ping := strconv.FormatInt(sinceMs(s.node.Raft().LastContact()), 10)
+	if s.node.IsLeader() {
+		ping = "0"
 	}
 	return fieldMap(
 		"name", s.cfg.SentinelName, "ip", h, "port", strconv.Itoa(p), "runid", runID(li.ID),
 		"flags", "master", "link-pending-commands", "0", "link-refcount", "1",
-		"last-ping-sent", "0", "last-ok-ping-reply", "0", "last-ping-reply", "0",
-		"down-after-milliseconds", strconv.FormatInt(s.node.Config().HeartbeatTimeout.Milliseconds(), 10),
+		"last-ping-sent", "0", "last-ok-ping-reply", ping, "last-ping-reply", ping,
+		"down-after-milliseconds", strconv.FormatInt(s.downAfter().Milliseconds(), 10),
 		"info-refresh", "0", "role-reported", "master", "role-reported-time", "0",
 		"config-epoch", strconv.FormatUint(s.node.Raft().CurrentTerm(), 10),
-		"num-slaves", strconv.Itoa(reps), "num-other-sentinels", strconv.Itoa(reps),
-		"quorum", strconv.Itoa(reps/2+1), "failover-timeout", "1000", "parallel-syncs", "1",
+		"num-slaves", strconv.Itoa(reps), "num-other-sentinels", strconv.Itoa(others),
+		"quorum", strconv.Itoa(others/2+1), "failover-timeout", "1000", "parallel-syncs", "1",
 	), true
 }
 
+// peerMaps describes the replicas (role "slave") or the other nodes as
+// sentinels (role "sentinel"), with their health as this node knows it: a
+// member that is down is flagged s_down and disconnected, as Sentinel flags
+// an unreachable instance, and clients (go-redis among them) skip it.
 func (s *Server) peerMaps(role string) []fsm.Value {
-	ms, err := s.node.Members()
-	if err != nil {
-		return []fsm.Value{}
-	}
-	li, _ := s.node.Leader()
-	lh, lp := splitHostPort(li.ClientAddr)
+	views := s.memberViews()
 	out := []fsm.Value{}
-	for _, m := range ms {
-		if m.Leader && role == "slave" {
+	if len(views) == 0 {
+		return out
+	}
+	lh, lp := views[0].host, views[0].port
+	for _, v := range views {
+		if v.leader && role == "slave" {
 			continue
 		}
-		if role == "sentinel" && m.ID == s.node.ID() {
+		if role == "sentinel" && v.self {
 			continue // SENTINEL sentinels lists the others
 		}
-		if m.ClientAddr == "" {
-			continue
-		}
-		h, p := splitHostPort(m.ClientAddr)
-		name := m.ClientAddr
+		addr := net.JoinHostPort(v.host, strconv.Itoa(v.port))
+		okReply, reply := strconv.FormatInt(sinceMs(v.lastOK), 10), strconv.FormatInt(sinceMs(v.lastAnswer), 10)
 		if role == "sentinel" {
-			out = append(out, fieldMap("name", runID(m.ID), "ip", h, "port", strconv.Itoa(p), "runid", runID(m.ID),
-				"flags", "sentinel", "link-pending-commands", "0", "link-refcount", "1", "last-hello-message", "0",
-				"voted-leader", "?", "voted-leader-epoch", "0"))
+			flags := "sentinel"
+			if !v.up {
+				flags = "s_down,sentinel,disconnected"
+			}
+			out = append(out, fieldMap("name", runID(v.id), "ip", v.host, "port", strconv.Itoa(v.port), "runid", runID(v.id),
+				"flags", flags, "link-pending-commands", "0", "link-refcount", "1",
+				"last-ping-sent", "0", "last-ok-ping-reply", okReply, "last-ping-reply", reply,
+				"last-hello-message", okReply, "voted-leader", "?", "voted-leader-epoch", "0"))
 			continue
 		}
-		out = append(out, fieldMap("name", name, "ip", h, "port", strconv.Itoa(p), "runid", runID(m.ID),
-			"flags", "slave", "link-pending-commands", "0", "link-refcount", "1",
-			"master-link-down-time", "0", "master-link-status", "ok", "master-host", lh,
-			"master-port", strconv.Itoa(lp), "slave-priority", "100", "slave-repl-offset",
-			strconv.FormatUint(s.node.Raft().AppliedIndex(), 10), "replica-announced", "1"))
+		flags, link, down := "slave", "ok", "0"
+		if !v.up {
+			flags, link = "s_down,slave,disconnected", "err"
+			if !v.lastOK.IsZero() {
+				down = strconv.FormatInt(sinceMs(v.lastOK), 10)
+			}
+		}
+		out = append(out, fieldMap("name", addr, "ip", v.host, "port", strconv.Itoa(v.port), "runid", runID(v.id),
+			"flags", flags, "link-pending-commands", "0", "link-refcount", "1",
+			"last-ping-sent", "0", "last-ok-ping-reply", okReply, "last-ping-reply", reply,
+			"down-after-milliseconds", strconv.FormatInt(s.downAfter().Milliseconds(), 10),
+			"role-reported", "slave", "master-link-down-time", down, "master-link-status", link,
+			"master-host", lh, "master-port", strconv.Itoa(lp), "slave-priority", "100",
+			"slave-repl-offset", strconv.FormatUint(v.offset, 10), "replica-announced", "1"))
 	}
 	return out
 }

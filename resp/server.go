@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/understudy/understudy/node"
+	"github.com/understudy/understudy/rpc"
 	"github.com/understudy/understudy/tlsconf"
 )
 
@@ -55,6 +56,10 @@ type Config struct {
 
 	// Clients bounds client connections, idle time, output and memory (limits.go).
 	Clients ClientLimits
+
+	// Peers, if set, is what this node knows of the other members' health
+	// and progress (ROLE, INFO replication, SENTINEL, CLUSTER, WAIT; replicas.go).
+	Peers *rpc.Peers
 }
 
 // Server is the client-facing RESP listener of one node.

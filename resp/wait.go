@@ -5,14 +5,12 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/understudy/understudy/rpc"
-
 	"github.com/understudy/understudy/fsm"
 )
 
 // waitCmd answers WAIT numreplicas timeout. Every acknowledged write is
 // already in a majority's log, so WAIT here reports the truth Redis cannot:
-// how many followers hold this connection's last write in their log.
+// how many followers hold this connection's last write (have applied it).
 func (c *conn) waitCmd(argv [][]byte, s *slot) {
 	if len(argv) != 3 {
 		s.val = fsm.ErrArity("wait")
@@ -37,33 +35,25 @@ func (c *conn) waitCmd(argv [][]byte, s *slot) {
 	s.val = fsm.Int(int64(c.srv.replicasHolding(idx, int(want), time.Duration(timeout)*time.Millisecond)))
 }
 
-// replicasHolding counts followers whose log holds index, asking each over
-// the admin API until want of them do or the timeout passes (0: a bound of
-// one minute rather than forever).
+// replicasHolding counts the followers that hold index: whose applied index
+// has reached it, which means they hold that committed entry itself (a
+// follower's log may hold a different, uncommitted entry at the same index,
+// which is not the write). The followers are asked over the node's pooled
+// admin connections, with its TLS settings and token (rpc.Peers), until
+// want of them hold it or the timeout passes (0: a bound of one minute
+// rather than forever).
 func (s *Server) replicasHolding(index uint64, want int, timeout time.Duration) int {
 	if timeout == 0 {
 		timeout = time.Minute
 	}
-	deadline := time.Now().Add(timeout)
-	for {
-		n := 0
-		members, err := s.node.Members()
-		if err == nil {
-			for _, m := range members {
-				if m.ID == s.node.ID() || m.AdminAddr == "" {
-					continue
-				}
-				ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
-				st, err := rpc.NewClient(m.AdminAddr, "").StatusOf(ctx, m.AdminAddr)
-				cancel()
-				if err == nil && st.LastLogIndex >= index {
-					n++
-				}
-			}
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	go func() { // a server that shuts down answers at once
+		select {
+		case <-s.shutdown:
+			cancel()
+		case <-ctx.Done():
 		}
-		if n >= want || time.Now().After(deadline) {
-			return n
-		}
-		time.Sleep(20 * time.Millisecond) // polling followers; not a test synchronisation
-	}
+	}()
+	return s.cfg.Peers.Holding(ctx, index, want)
 }

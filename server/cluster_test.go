@@ -470,10 +470,14 @@ func TestCluster_InMem_EmptyRaftAddrFollowersStillRegister(t *testing.T) {
 	nodes := startCluster(t, 3, withoutRaftAddr())
 	l := leader(t, nodes)
 	waitMetaRecorded(t, nodes, 5*time.Second)
-	role := mustClient(t, l.clientAddr()).mustDo(t, "ROLE")
-	if len(role.Arr) != 3 || len(role.Arr[2].Arr) != 2 {
-		t.Fatalf("leader ROLE: got %s, want two replicas", role)
-	}
+	// ROLE lists the replicas the leader has found connected (its background
+	// status calls, about every 100ms until all are).
+	c := mustClient(t, l.clientAddr())
+	var role reply
+	waitFor(t, 5*time.Second, func() bool {
+		role = c.mustDo(t, "ROLE")
+		return len(role.Arr) == 3 && len(role.Arr[2].Arr) == 2
+	}, "leader ROLE: got %v, want two replicas", &role)
 	for _, rep := range role.Arr[2].Arr {
 		if rep.Arr[0].Str == "" || rep.Arr[1].Str == "0" {
 			t.Fatalf("leader ROLE lists a replica without an address: %s", role)

@@ -22,6 +22,7 @@ type Server struct {
 	Node  *node.Node
 	RESP  *resp.Server
 	Admin *rpc.Server
+	peers *rpc.Peers
 	http  *http.Server
 	tls   tlsListeners
 	errc  chan error
@@ -53,6 +54,11 @@ func Start(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("config: %w", err)
 	}
+	// What this node knows of the others' health and progress: their admin
+	// APIs asked in the background, over pooled connections with this
+	// node's TLS and token (ROLE, INFO, SENTINEL, CLUSTER, WAIT).
+	tracker := rpc.NewPeers(rpc.PeersConfig{TLS: clientSide(tl.admin), Token: cfg.AdminToken,
+		DownAfter: max(4*cfg.HeartbeatTimeout, 1500*time.Millisecond), Logger: cfg.Logger.With("id", cfg.ID)})
 	rs, err := resp.NewServer(resp.Config{
 		TLS:          tl.client,
 		Clients:      cfg.clientLimits(),
@@ -63,6 +69,7 @@ func Start(cfg Config) (*Server, error) {
 		SentinelName: cfg.SentinelName,
 		Users:        sec.users,
 		Logger:       cfg.Logger,
+		Peers:        tracker,
 
 		SlowlogLogSlowerThan: cfg.SlowlogLogSlowerThan,
 		SlowlogMaxLen:        cfg.SlowlogMaxLen,
@@ -119,8 +126,9 @@ func Start(cfg Config) (*Server, error) {
 	}
 	rs.SetNode(n)
 	as.SetNode(n)
+	tracker.Start(n)
 	s := &Server{cfg: cfg, metrics: m, log: cfg.Logger.With("component", "server", "id", cfg.ID), Node: n, RESP: rs, Admin: as,
-		tls: tl, errc: make(chan error, 2), stop: make(chan struct{})}
+		peers: tracker, tls: tl, errc: make(chan error, 2), stop: make(chan struct{})}
 	m.register(s)
 	go s.watchStorage()
 	s.logTLS()
@@ -263,6 +271,7 @@ func (s *Server) Close() error {
 		close(s.stop)
 	}
 	s.Admin.Close()
+	s.peers.Close()
 	if s.http != nil {
 		_ = s.http.Close()
 	}
