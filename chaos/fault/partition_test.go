@@ -4,11 +4,13 @@ import (
 	"context"
 	"errors"
 	"math/rand"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -181,5 +183,39 @@ func TestCutter_CutsBothWaysAndHealsEverything(t *testing.T) {
 	stopped["n3"] = true
 	if err := c.cut(ctx, [][2]string{{"n2", "n3"}}); err == nil {
 		t.Fatal("cutting a stopped node must fail")
+	}
+}
+
+func TestFreePrefixes_SkipsTakenPorts(t *testing.T) {
+	resp, admin, err := freePrefixes(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Take one port of the pair it chose: it must choose another pair.
+	ln, err := net.Listen("tcp", "127.0.0.1:"+resp+"2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	resp2, admin2, err := freePrefixes(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp2 == resp {
+		t.Fatalf("chose %s again although %s2 is taken", resp2, resp)
+	}
+	for _, p := range []string{resp2, admin2} {
+		n, _ := strconv.Atoi(p)
+		if !portsFree(n) {
+			t.Fatalf("prefix %s is not free", p)
+		}
+	}
+	// A prefix skipped after a failed `up` is not chosen again.
+	n, _ := strconv.Atoi(resp2)
+	if resp3, _, err := freePrefixes([]int{n}); err != nil || resp3 == resp2 {
+		t.Fatalf("skip ignored: %s, %v", resp3, err)
+	}
+	if admin == resp || admin2 == resp2 {
+		t.Fatalf("RESP and admin prefixes overlap: %s/%s, %s/%s", resp, admin, resp2, admin2)
 	}
 }
