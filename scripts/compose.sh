@@ -108,7 +108,7 @@ main() {
       echo
       local p=${UNDERSTUDY_RESP_PORT_PREFIX:-638}
       echo "connect: redis-cli -p ${p}1    (any node: ${p}1, ${p}2, ${p}3)"
-      echo "status:  docker exec \$(${COMPOSE[*]} -p $PROJECT -f cluster-compose.yml ps -q n1) /understudy status --cluster --admin 127.0.0.1:9181"
+      echo "status:  bin/understudy status --cluster --admin 127.0.0.1:${UNDERSTUDY_ADMIN_PORT_PREFIX:-918}1"
       ;;
     scale)
       say "starting n4, which joins through n1..n3's admin API"
