@@ -151,7 +151,7 @@ func run() int {
 		mode = "docker"
 	}
 	log.Info("chaos run", "mode", mode, "seed", o.seed, "duration", o.duration, "out", o.out)
-	fmt.Fprintf(os.Stderr, "seed %d (replay: scripts/chaos.sh --%s --duration %s --seed %d)\n", o.seed, mode, o.duration, o.seed)
+	fmt.Fprintf(os.Stderr, "seed %d (replay: %s)\n", o.seed, replay(o, mode))
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
 	defer stop()
@@ -330,7 +330,7 @@ func experiment(ctx context.Context, o options, mode string, cluster fault.Clust
 	log.Info("checking histories")
 	rep := &checker.Report{
 		Mode: mode, Seed: o.seed, Started: started, Duration: o.duration.String(), Binary: o.bin, Nodes: ids,
-		Replay:      fmt.Sprintf("scripts/chaos.sh --%s --duration %s --seed %d", mode, o.duration, o.seed),
+		Replay:      replay(o, mode),
 		Faults:      faults,
 		Workloads:   []checker.WorkloadSummary{reg.Summary(), app.Summary(), cnt.Summary()},
 		Convergence: conv, StatusPolls: polls, LeaderTerms: checker.LeaderTerms(samples),
@@ -396,6 +396,23 @@ func experiment(ctx context.Context, o options, mode string, cluster fault.Clust
 		}
 	}
 	return rep, nil
+}
+
+// replay is the command that runs the same schedule again: the seed and
+// the settings that shape the schedule.
+func replay(o options, mode string) string {
+	cmd := fmt.Sprintf("scripts/chaos.sh --%s --duration %s --seed %d", mode, o.duration, o.seed)
+	var extra []string
+	if o.quiet != 3*time.Second {
+		extra = append(extra, "--quiet", o.quiet.String())
+	}
+	if o.faults != "" {
+		extra = append(extra, "--faults", o.faults)
+	}
+	if len(extra) > 0 {
+		cmd += " -- " + strings.Join(extra, " ")
+	}
+	return cmd
 }
 
 // dockerUsable: the daemon answers and a compose command works.
