@@ -98,22 +98,23 @@ func validMeta(p []byte) error {
 }
 
 // checkNewestSnapshot opens the newest snapshot, which makes the file
-// snapshot store verify its CRC. Raft would otherwise fall back to an older
-// snapshot and, if the log no longer reaches back to it, panic.
-func checkNewestSnapshot(dir string, store *raft.FileSnapshotStore) error {
+// snapshot store verify its CRC, and returns its index (0 if there is none).
+// Raft would otherwise fall back to an older snapshot and, if the log no
+// longer reaches back to it, panic.
+func checkNewestSnapshot(dir string, store *raft.FileSnapshotStore) (uint64, error) {
 	metas, err := store.List()
 	if err != nil {
-		return fmt.Errorf("list snapshots in %s: %w", filepath.Join(dir, "snapshots"), err)
+		return 0, fmt.Errorf("list snapshots in %s: %w", filepath.Join(dir, "snapshots"), err)
 	}
 	if len(metas) == 0 {
-		return nil
+		return 0, nil
 	}
 	_, rc, err := store.Open(metas[0].ID)
 	if err != nil {
-		return fmt.Errorf("snapshot %s is damaged (%v); %s",
+		return 0, fmt.Errorf("snapshot %s is damaged (%v); %s",
 			filepath.Join(dir, "snapshots", metas[0].ID, "state.bin"), err, recoveryHint)
 	}
-	return rc.Close()
+	return metas[0].Index, rc.Close()
 }
 
 // checkBoltPages reads every key and value of every bucket in the bolt
@@ -168,11 +169,15 @@ func walkBucket(b *bolt.Bucket) (uint32, error) {
 	return sum, err
 }
 
-// checkLogEntries reads every entry in the log and verifies the checksum of
+// checkLogEntries reads every entry Raft will replay, those after the
+// newest snapshot (snapIndex; 0 without one), and verifies the checksum of
 // each command entry. bolt keeps no checksum of the values it stores, so a
 // flipped bit in an entry would otherwise be applied on replay and served
-// as if a client had written it.
-func checkLogEntries(path string, logs raft.LogStore) (err error) {
+// as if a client had written it. Entries at or below the snapshot are never
+// replayed, and may legitimately have gaps (a follower that installed a
+// snapshot keeps older entries it did not need to truncate), so they are
+// not read.
+func checkLogEntries(path string, logs raft.LogStore, snapIndex uint64) (err error) {
 	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 	defer func() {
 		if p := recover(); p != nil {
@@ -187,9 +192,10 @@ func checkLogEntries(path string, logs raft.LogStore) (err error) {
 	if err != nil {
 		return fmt.Errorf("log store %s: read last index: %w", path, err)
 	}
-	if last == 0 {
+	if last == 0 || last <= snapIndex {
 		return nil
 	}
+	first = max(first, snapIndex+1)
 	var l raft.Log
 	for i := first; i <= last; i++ {
 		if err := logs.GetLog(i, &l); err != nil {

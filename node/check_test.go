@@ -2,6 +2,7 @@ package node
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"strings"
@@ -21,25 +22,41 @@ func sealedSet(key, val string) []byte {
 func TestCheckLogEntries(t *testing.T) {
 	damaged := sealedSet("k", "value")
 	damaged[len(damaged)-6] ^= 0x01
+	gapped := func() []*raft.Log {
+		// A follower that installed a snapshot at 9 keeps 1-5 and has 10-12.
+		var ls []*raft.Log
+		for _, i := range []uint64{1, 2, 3, 4, 5, 10, 11, 12} {
+			ls = append(ls, &raft.Log{Index: i, Term: 1, Type: raft.LogCommand, Data: sealedSet("k", fmt.Sprint(i))})
+		}
+		return ls
+	}
 	cases := []struct {
-		name    string
-		logs    []*raft.Log
-		wantErr string // "" for none
+		name      string
+		logs      []*raft.Log
+		snapIndex uint64
+		wantErr   string // "" for none
 	}{
-		{"empty log", nil, ""},
+		{"empty log", nil, 0, ""},
 		{"good entries", []*raft.Log{
 			{Index: 1, Term: 1, Type: raft.LogConfiguration, Data: []byte("not an entry")},
 			{Index: 2, Term: 1, Type: raft.LogCommand, Data: sealedSet("a", "1")},
 			{Index: 3, Term: 2, Type: raft.LogNoop},
 			{Index: 4, Term: 2, Type: raft.LogCommand, Data: sealedSet("b", "2")},
-		}, ""},
+		}, 0, ""},
 		{"flipped bit", []*raft.Log{
 			{Index: 1, Term: 1, Type: raft.LogCommand, Data: sealedSet("a", "1")},
 			{Index: 2, Term: 1, Type: raft.LogCommand, Data: damaged},
-		}, "entry 2 (term 1) is damaged: entry checksum mismatch"},
+		}, 0, "entry 2 (term 1) is damaged: entry checksum mismatch"},
 		{"truncated entry", []*raft.Log{
 			{Index: 7, Term: 3, Type: raft.LogCommand, Data: sealedSet("a", "1")[:10]},
-		}, "entry 7 (term 3) is damaged: truncated"},
+		}, 0, "entry 7 (term 3) is damaged: truncated"},
+		{"gap below the snapshot", gapped(), 9, ""},
+		{"gap above the snapshot", gapped(), 7, "entry 8 of 8-12 is unreadable"},
+		{"damage below the snapshot is never replayed", []*raft.Log{
+			{Index: 1, Term: 1, Type: raft.LogCommand, Data: damaged},
+			{Index: 2, Term: 1, Type: raft.LogCommand, Data: sealedSet("a", "1")},
+		}, 1, ""},
+		{"log entirely below the snapshot", gapped(), 20, ""},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -47,7 +64,7 @@ func TestCheckLogEntries(t *testing.T) {
 			if err := s.StoreLogs(c.logs); err != nil {
 				t.Fatal(err)
 			}
-			err := checkLogEntries("data/n1/raft.db", s)
+			err := checkLogEntries("data/n1/raft.db", s, c.snapIndex)
 			switch {
 			case c.wantErr == "" && err != nil:
 				t.Fatalf("unexpected error: %v", err)

@@ -117,9 +117,6 @@ func (n *Node) open() error {
 			return err
 		}
 		n.bolt = bolt
-		if err := checkLogEntries(path, bolt); err != nil {
-			return err
-		}
 		n.guard = newDiskGuard(bolt, path, n.log)
 		logs, stable = newLogCache(n.guard), n.guard
 		snapDir := filepath.Join(cfg.DataDir, "snapshots")
@@ -130,7 +127,11 @@ func (n *Node) open() error {
 		if err != nil {
 			return fmt.Errorf("open snapshot store %s: %w", snapDir, err)
 		}
-		if err := checkNewestSnapshot(cfg.DataDir, fss); err != nil {
+		snapIndex, err := checkNewestSnapshot(cfg.DataDir, fss)
+		if err != nil {
+			return err
+		}
+		if err := checkLogEntries(path, bolt, snapIndex); err != nil {
 			return err
 		}
 		snaps = snapshotGuard{SnapshotStore: fss, guard: n.guard, dir: snapDir}

@@ -468,6 +468,23 @@ func TestGoRedis_FollowerCatchesUpThroughSnapshot(t *testing.T) {
 	if v, err := lc.Get(ctx, "after").Result(); v != "1" || err != nil {
 		t.Errorf("GET after on leader: %q %v", v, err)
 	}
+	keys = append(keys, "after")
+
+	// Crash it again: its log now has a gap below the installed snapshot
+	// (old entries it kept, then the entries after the snapshot), which the
+	// start-up checks must accept; it comes back and catches up.
+	f.kill()
+	write("again", 10)
+	f.restart()
+	waitConverged(t, c, leader, 30*time.Second)
+	if !f.running() {
+		t.Fatalf("%s exited on restart after a snapshot install:\n%s", f.id, tail(f.log(), 12))
+	}
+	waitFor(t, 10*time.Second, func() bool {
+		var err error
+		fst, err = statusJSON(f)
+		return err == nil && fst.Keys == int64(len(keys))
+	}, "%s after its second restart holds %v keys, want %d", f.id, lazy(func() string { return strconv.FormatInt(fst.Keys, 10) }), len(keys))
 }
 
 // TestGoRedis_FullClusterRestart: SIGTERM every node, start them again; every
