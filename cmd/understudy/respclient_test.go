@@ -177,7 +177,7 @@ func readReply(br *bufio.Reader) (any, error) {
 	return nil, fmt.Errorf("protocol: unexpected reply type %q", line)
 }
 
-// outcome classifies the result of one write, as RELIABILITY.md records it.
+// outcome classifies the result of one write, as docs/reliability.md records it.
 type outcome int
 
 const (
