@@ -240,3 +240,121 @@ func TestCompat_BlockedClientLeadershipTransfer(t *testing.T) {
 		})
 	}
 }
+
+// blockedClients counts the clients CLIENT LIST on addr shows blocked
+// (flags=b, as Redis shows them) in a command on key.
+func blockedClients(t *testing.T, addr string) int {
+	c, err := dialRaw(addr, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	v, err := c.do("CLIENT", "LIST")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.Count(v.s, " flags=b ")
+}
+
+// TestCompat_BlockingFIFO: clients blocked on a key are served in the order
+// they blocked, as in Redis: one push wakes the first, two pushed elements
+// go to the first and the second, whichever client blocked first. Repeated,
+// alternating which client blocks first, so that it is not luck. Through a
+// follower too (the leader orders the relayed commands), and against
+// redis-server, so the expectations are Redis's.
+func TestCompat_BlockingFIFO(t *testing.T) {
+	cl := shared(t)
+	l := cl.leader(t)
+	type target struct{ name, addr, blockedAt string }
+	targets := []target{
+		{"leader", l.addr(), l.addr()},
+		{"follower", cl.followers(l)[0].addr(), l.addr()},
+	}
+	if redisAddr != "" {
+		targets = append(targets, target{"redis-server", redisAddr, redisAddr})
+	}
+	for _, tg := range targets {
+		t.Run(tg.name, func(t *testing.T) {
+			ctx := ctxT(t, 60*time.Second)
+			pusher := newClient(t, tg.addr, 2)
+			clients := []*redis.Client{newClient(t, tg.addr, 2), newClient(t, tg.addr, 3)}
+			base := blockedClients(t, tg.blockedAt)
+			for round := range 50 {
+				key := fmt.Sprintf("fifo.%s.%d", tg.name, round)
+				dst := key + ".dst"
+				type result struct {
+					who int
+					v   string
+					err error
+				}
+				results := make(chan result, 2)
+				for i := range 2 {
+					who := (round + i) % 2 // alternate which client blocks first
+					go func() {
+						var v string
+						var err error
+						if round%3 == 2 {
+							v, err = clients[who].BLMove(ctx, key, dst, "LEFT", "RIGHT", 20*time.Second).Result()
+						} else {
+							var kv []string
+							kv, err = clients[who].BLPop(ctx, 20*time.Second, key).Result()
+							v = strings.Join(kv, " ")
+						}
+						results <- result{who, v, err}
+					}()
+					waitFor(t, 10*time.Second, func() bool { return blockedClients(t, tg.blockedAt) == base+i+1 },
+						"round %d: client %d never showed as blocked (%d blocked clients, want %d)", round, who, blockedClients(t, tg.blockedAt), base+i+1)
+				}
+				first, second := round%2, (round+1)%2
+				want := func(elem string) string {
+					if round%3 == 2 {
+						return elem
+					}
+					return key + " " + elem
+				}
+				recv := func() result {
+					select {
+					case r := <-results:
+						return r
+					case <-time.After(10 * time.Second):
+						t.Fatalf("round %d: a blocked client was not served within 10s", round)
+						return result{}
+					}
+				}
+				if round%2 == 0 {
+					// One element: the first client gets it, the second waits.
+					pusher.RPush(ctx, key, "a")
+					if r := recv(); r.who != first || r.v != want("a") || r.err != nil {
+						t.Fatalf("round %d: after one RPUSH client %d got %q %v; want client %d (blocked first) to get %q",
+							round, r.who, r.v, r.err, first, want("a"))
+					}
+					pusher.RPush(ctx, key, "b")
+					if r := recv(); r.who != second || r.v != want("b") || r.err != nil {
+						t.Fatalf("round %d: after the second RPUSH client %d got %q %v; want client %d to get %q",
+							round, r.who, r.v, r.err, second, want("b"))
+					}
+				} else {
+					// Two elements at once: in order, one each.
+					pusher.RPush(ctx, key, "a", "b")
+					got := map[int]string{}
+					for range 2 {
+						r := recv()
+						if r.err != nil {
+							t.Fatalf("round %d: client %d: %v", round, r.who, r.err)
+						}
+						got[r.who] = r.v
+					}
+					if got[first] != want("a") || got[second] != want("b") {
+						t.Fatalf("round %d: RPUSH a b gave the first blocked client %q and the second %q; want %q and %q",
+							round, got[first], got[second], want("a"), want("b"))
+					}
+				}
+				if n, _ := pusher.LLen(ctx, key).Result(); n != 0 {
+					t.Fatalf("round %d: %d elements left in %s", round, n, key)
+				}
+				waitFor(t, 10*time.Second, func() bool { return blockedClients(t, tg.blockedAt) == base },
+					"round %d: clients still shown blocked", round)
+			}
+		})
+	}
+}

@@ -76,3 +76,76 @@ func TestCompat_WAIT(t *testing.T) {
 		t.Errorf("WAIT x 0: %v", err)
 	}
 }
+
+// TestCompat_WAITAfterBlockingPop: a blocking pop that is served is the
+// connection's last write, so WAIT asks about it (and not about the write
+// before it). One follower is cut off from Raft but still answers on its
+// admin port: it holds the earlier SET but not the pop.
+func TestCompat_WAITAfterBlockingPop(t *testing.T) {
+	cl, err := startCluster("wb", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(cl.close)
+	l := cl.leader(t)
+	fs := cl.followers(l)
+	ctx := ctxT(t, 30*time.Second)
+	conn := func(addr string) *redis.Conn {
+		c := newClient(t, addr, 2).Conn()
+		t.Cleanup(func() { c.Close() })
+		return c
+	}
+	pops := []struct {
+		name string
+		c    *redis.Conn
+		pop  func(c *redis.Conn, key string) error
+	}{
+		{"BLPOP via the leader", conn(l.addr()), func(c *redis.Conn, key string) error {
+			return c.BLPop(ctx, 5*time.Second, key).Err()
+		}},
+		{"BLMOVE via the leader", conn(l.addr()), func(c *redis.Conn, key string) error {
+			return c.BLMove(ctx, key, key+".dst", "LEFT", "LEFT", 5*time.Second).Err()
+		}},
+		{"BRPOP via a follower", conn(fs[0].addr()), func(c *redis.Conn, key string) error {
+			return c.BRPop(ctx, 5*time.Second, key).Err()
+		}},
+	}
+	for _, p := range pops {
+		if err := p.c.Set(ctx, "wb.before."+p.name, "v", 0).Err(); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := p.c.Do(ctx, "WAIT", 2, 5000).Int64(); got != 2 || err != nil {
+			t.Fatalf("%s: WAIT 2 5000 after a SET on a healthy cluster = %d %v, want 2", p.name, got, err)
+		}
+	}
+	// Cut fs[1] off from Raft, both ways (its admin port still answers).
+	lagging := fs[1]
+	for _, o := range cl.nodes {
+		if o != lagging {
+			o.trans.Disconnect(lagging.trans.LocalAddr())
+			lagging.trans.Disconnect(o.trans.LocalAddr())
+		}
+	}
+	t.Cleanup(func() {
+		for _, o := range cl.nodes {
+			if o != lagging {
+				o.trans.Connect(lagging.trans.LocalAddr(), lagging.trans)
+				lagging.trans.Connect(o.trans.LocalAddr(), o.trans)
+			}
+		}
+	})
+	pusher := conn(l.addr())
+	for _, p := range pops {
+		key := "wb.pop." + p.name
+		if err := pusher.RPush(ctx, key, "e").Err(); err != nil {
+			t.Fatal(err)
+		}
+		if err := p.pop(p.c, key); err != nil {
+			t.Fatalf("%s: %v", p.name, err)
+		}
+		if got, err := p.c.Do(ctx, "WAIT", 2, 300).Int64(); got != 1 || err != nil {
+			t.Errorf("%s served, one follower cut off: WAIT 2 300 = %d %v, want 1 (the pop is the connection's last write)",
+				p.name, got, err)
+		}
+	}
+}

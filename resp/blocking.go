@@ -2,6 +2,7 @@ package resp
 
 import (
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -16,49 +17,87 @@ import (
 // the pop itself is an ordinary replicated write and every replica agrees on
 // who got which element. A blocked client gets an error, not a hang, when the
 // node loses leadership or stops.
+//
+// As in Redis, the clients blocked on a key are served in the order they
+// blocked: each key has a queue, a write to the key wakes only the client at
+// its head, and a client tries to pop only from the keys it heads. When it
+// leaves the queue (served, timed out, or gone) the next client is woken to
+// look, so a push of several elements serves as many clients, in order.
 
-type waiter struct{ ch chan struct{} }
+type waiter struct {
+	ch   chan struct{}
+	keys []string
+}
 
 type blockers struct {
 	mu    sync.Mutex
-	byKey map[string]map[*waiter]struct{}
+	byKey map[string][]*waiter // FIFO per key: the head is served first
 	// lost is closed (and replaced) each time this node loses leadership.
 	lost chan struct{}
 }
 
 func newBlockers() *blockers {
-	return &blockers{byKey: map[string]map[*waiter]struct{}{}, lost: make(chan struct{})}
+	return &blockers{byKey: map[string][]*waiter{}, lost: make(chan struct{})}
 }
 
 func (b *blockers) register(keys []string) *waiter {
-	w := &waiter{ch: make(chan struct{}, 1)}
+	w := &waiter{ch: make(chan struct{}, 1), keys: keys}
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	for _, k := range keys {
-		set := b.byKey[k]
-		if set == nil {
-			set = map[*waiter]struct{}{}
-			b.byKey[k] = set
+	for i, k := range keys {
+		if slices.Contains(keys[:i], k) {
+			continue // BLPOP k k: one place in the queue
 		}
-		set[w] = struct{}{}
+		b.byKey[k] = append(b.byKey[k], w)
 	}
 	return w
 }
 
-func (b *blockers) unregister(w *waiter, keys []string) {
+// unregister takes w out of its queues and wakes the clients that now head
+// them: what w leaves (elements it did not take) is theirs to try.
+func (b *blockers) unregister(w *waiter) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	for _, k := range keys {
-		if set := b.byKey[k]; set != nil {
-			delete(set, w)
-			if len(set) == 0 {
-				delete(b.byKey, k)
-			}
+	for _, k := range w.keys {
+		q := b.byKey[k]
+		i := slices.Index(q, w)
+		if i < 0 {
+			continue
+		}
+		q = slices.Delete(q, i, i+1)
+		if len(q) == 0 {
+			delete(b.byKey, k)
+			continue
+		}
+		b.byKey[k] = q
+		if i == 0 {
+			q[0].signal()
 		}
 	}
 }
 
-// wake is the FSM apply hook: it runs after every applied entry.
+// heads returns the keys, in w's order, at whose queue w is first.
+func (b *blockers) heads(w *waiter) []string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	var out []string
+	for _, k := range w.keys {
+		if q := b.byKey[k]; len(q) > 0 && q[0] == w && !slices.Contains(out, k) {
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
+func (w *waiter) signal() {
+	select {
+	case w.ch <- struct{}{}:
+	default: // already due to look
+	}
+}
+
+// wake is the FSM apply hook: it runs after every applied entry and wakes
+// the first client blocked on each key the entry wrote.
 func (b *blockers) wake(_ uint64, keys []string) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -66,11 +105,8 @@ func (b *blockers) wake(_ uint64, keys []string) {
 		return
 	}
 	for _, k := range keys {
-		for w := range b.byKey[k] {
-			select {
-			case w.ch <- struct{}{}:
-			default:
-			}
+		if q := b.byKey[k]; len(q) > 0 {
+			q[0].signal()
 		}
 	}
 }
@@ -100,9 +136,9 @@ func parseTimeout(b []byte) (time.Duration, fsm.Value, bool) {
 	return time.Duration(f * float64(time.Second)), fsm.Value{}, true
 }
 
-// blockingPlan turns a blocking command into the write to retry, the keys
-// to watch and the reply on timeout.
-func blockingPlan(name string, argv [][]byte) (attempt [][]byte, keys []string, timeout time.Duration, onTimeout fsm.Value, errv fsm.Value) {
+// blockingPlan turns a blocking command into the keys to watch, the write
+// that pops from some of them (see attemptOn) and the reply on timeout.
+func blockingPlan(name string, argv [][]byte) (attempt func(heads []string) [][]byte, keys []string, timeout time.Duration, onTimeout fsm.Value, errv fsm.Value) {
 	arity := map[string]int{"blpop": -3, "brpop": -3, "blmove": 6, "brpoplpush": 4}[name]
 	if !checkArity(arity, len(argv)) {
 		return nil, nil, 0, fsm.Value{}, fsm.ErrArity(name)
@@ -111,24 +147,33 @@ func blockingPlan(name string, argv [][]byte) (attempt [][]byte, keys []string, 
 	if !ok {
 		return nil, nil, 0, fsm.Value{}, errv
 	}
+	argv = cloneArgs(argv)
 	switch name {
 	case "blpop", "brpop":
-		side := "LEFT"
+		side := []byte("LEFT")
 		if name == "brpop" {
-			side = "RIGHT"
+			side = []byte("RIGHT")
 		}
-		attempt = append([][]byte{[]byte(fsm.BPopCommand), []byte(side)}, argv[1:len(argv)-1]...)
 		for _, k := range argv[1 : len(argv)-1] {
 			keys = append(keys, string(k))
 		}
-		return cloneArgs(attempt), keys, timeout, fsm.NullArray, fsm.Value{}
+		attempt = func(heads []string) [][]byte {
+			out := [][]byte{[]byte(fsm.BPopCommand), side}
+			for _, k := range heads {
+				out = append(out, []byte(k))
+			}
+			return out
+		}
+		return attempt, keys, timeout, fsm.NullArray, fsm.Value{}
 	case "blmove":
-		attempt = [][]byte{[]byte("LMOVE"), argv[1], argv[2], argv[3], argv[4]}
+		attempt = func([]string) [][]byte { return [][]byte{[]byte("LMOVE"), argv[1], argv[2], argv[3], argv[4]} }
 	case "brpoplpush":
-		attempt = [][]byte{[]byte("LMOVE"), argv[1], argv[2], []byte("RIGHT"), []byte("LEFT")}
+		attempt = func([]string) [][]byte {
+			return [][]byte{[]byte("LMOVE"), argv[1], argv[2], []byte("RIGHT"), []byte("LEFT")}
+		}
 	}
 	// Redis answers a null array to every list blocker that times out.
-	return cloneArgs(attempt), []string{string(argv[1])}, timeout, fsm.NullArray, fsm.Value{}
+	return attempt, []string{string(argv[1])}, timeout, fsm.NullArray, fsm.Value{}
 }
 
 // block runs a blocking command on the leader, in the reader goroutine: like
@@ -141,7 +186,11 @@ func (c *conn) block(name string, argv [][]byte) fsm.Value {
 	s := c.srv
 	b := s.blockers
 	w := b.register(keys)
-	defer b.unregister(w, keys)
+	c.blocked.Store(true)
+	defer func() {
+		c.blocked.Store(false)
+		b.unregister(w)
+	}()
 	var expire <-chan time.Time
 	if timeout > 0 {
 		t := time.NewTimer(timeout)
@@ -153,14 +202,19 @@ func (c *conn) block(name string, argv [][]byte) fsm.Value {
 		if !s.node.IsLeader() {
 			return fsm.Err(replyNotLeader)
 		}
-		f := s.node.Write(attempt)
-		<-f.Done()
-		v, err := f.Result()
-		if err != nil {
-			return s.errorReply(err, true)
-		}
-		if v.Kind != fsm.KindNullArray && v.Kind != fsm.KindNull {
-			return v
+		// Only the keys this client heads: a client blocked earlier on
+		// another key is served first there.
+		if heads := b.heads(w); len(heads) > 0 {
+			f := s.node.Write(attempt(heads))
+			<-f.Done()
+			v, err := f.Result()
+			if err != nil {
+				return s.errorReply(err, true)
+			}
+			if v.Kind != fsm.KindNullArray && v.Kind != fsm.KindNull {
+				c.lastWrite = &slot{fut: f, write: true} // WAIT asks about the pop
+				return v
+			}
 		}
 		select {
 		case <-w.ch:

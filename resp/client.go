@@ -24,6 +24,8 @@ func (c *conn) infoLine() string {
 	sub, psub, multi := c.nSub.Load(), c.nPSub.Load(), c.nMulti.Load()
 	flags := "N"
 	switch {
+	case c.blocked.Load():
+		flags = "b"
 	case multi >= 0:
 		flags = "x"
 	case sub+psub > 0:

@@ -94,7 +94,8 @@ type conn struct {
 	readonly atomic.Bool
 	// Mirrors of reader-owned state for CLIENT LIST on other goroutines.
 	nSub, nPSub, nMulti atomic.Int32
-	cur                 curCmd // the command being dispatched (cmdstats.go)
+	blocked             atomic.Bool // in a blocking command (blocking.go)
+	cur                 curCmd      // the command being dispatched (cmdstats.go)
 
 	// lim is this connection's part of the client limits (limits.go).
 	lim connLimits

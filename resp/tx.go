@@ -163,13 +163,13 @@ func (c *conn) queue(name string, argv [][]byte) {
 	case "blpop", "brpop", "blmove", "brpoplpush":
 		// Inside a transaction a blocking pop does not block: it is its
 		// non-blocking form, as in Redis.
-		attempt, _, _, _, errv := blockingPlan(name, argv)
+		attempt, keys, _, _, errv := blockingPlan(name, argv)
 		if errv.Kind == fsm.KindError {
 			t.dirty = true
 			c.push(&slot{val: errv})
 			return
 		}
-		argv = attempt
+		argv = attempt(keys)
 	case "pubsub", "wait":
 		argv = cloneArgs(argv)
 		s := &slot{}
