@@ -155,7 +155,12 @@ func (p *Peers) Close() {
 	started := p.started
 	p.mu.Unlock()
 	if started {
-		<-p.done
+		// The loop may be waiting on Raft (a node parked behind a failed
+		// disk write answers nothing): do not hang the server's Close on it.
+		select {
+		case <-p.done:
+		case <-time.After(2 * time.Second):
+		}
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -442,7 +447,7 @@ func (p *Peers) Holding(ctx context.Context, index uint64, want int) int {
 			return len(have)
 		case <-p.stop:
 			return len(have)
-		case <-time.After(5 * time.Millisecond): // polling the followers; not a test synchronisation
+		case <-time.After(10 * time.Millisecond): // polling the followers; not a test synchronisation
 		}
 	}
 }
