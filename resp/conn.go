@@ -84,6 +84,9 @@ type conn struct {
 	subs      subState
 	// lastWrite is this connection's latest write (WAIT asks about it).
 	lastWrite *slot
+	// leaving, once set, ends the connection: the reader stops, and the
+	// writer sends what is owed, then this error (Server.CloseClients).
+	leaving atomic.Pointer[fsm.Value]
 
 	created    time.Time
 	lastActive atomic.Int64 // Unix ns
@@ -147,6 +150,12 @@ func (c *conn) serve() {
 			c.flushUpstream()
 		}
 		argv, err := c.rd.ReadCommand()
+		if bye := c.leaving.Load(); bye != nil {
+			// Whatever was read is not executed: the farewell, a
+			// TRYAGAIN, is its reply.
+			c.push(&slot{val: *bye})
+			return
+		}
 		if err != nil {
 			var pe *ProtocolError
 			if errors.As(err, &pe) {

@@ -13,6 +13,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/understudy/understudy/fsm"
 	"github.com/understudy/understudy/node"
 	"github.com/understudy/understudy/rpc"
 	"github.com/understudy/understudy/tlsconf"
@@ -224,22 +225,54 @@ func (s *Server) Close() error {
 	return err
 }
 
-// CloseClients closes every client connection, e.g. when leadership moves, so
-// clients reconnect and find the new leader at once. Followers' relay
-// connections stay: they answer TRYAGAIN from now on, which the follower
-// relays as the definite failure it is, and the follower moves to the new
-// leader by itself.
+// leaveGrace bounds how long a connection told to leave may take to write
+// the replies it owes and its farewell before it is closed under them.
+const leaveGrace = 5 * time.Second
+
+// CloseClients closes every client connection when leadership moves, so
+// clients reconnect and find the new leader at once, as a demoted Redis
+// master's clients do. Each connection first stops reading, writes the
+// replies it owes, then a TRYAGAIN naming the move (see farewell), then
+// closes: subscribers and idle clients are told why, and a client reads
+// the error as the reply to a command it sent that was not executed.
+// Followers' relay connections stay: they answer TRYAGAIN from now on, which
+// the follower relays as the definite failure it is, and the follower moves
+// to the new leader by itself.
 func (s *Server) CloseClients() int {
+	bye := s.farewell()
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	n := 0
+	var leaving []*conn
 	for c := range s.conns {
 		if !c.forwarded.Load() {
-			c.nc.Close()
-			n++
+			c.leave(bye)
+			leaving = append(leaving, c)
 		}
 	}
-	return n
+	s.mu.Unlock()
+	if len(leaving) > 0 {
+		time.AfterFunc(leaveGrace, func() {
+			for _, c := range leaving {
+				c.nc.Close() // still there: a reply or the client is stuck
+			}
+		})
+	}
+	return len(leaving)
+}
+
+// farewell is the error a client gets when leadership moves away from the
+// node it is connected to.
+func (s *Server) farewell() fsm.Value {
+	if li, ok := s.node.Leader(); ok && !li.Self && li.ClientAddr != "" {
+		return fsm.Err("TRYAGAIN leadership moved to " + li.ClientAddr + "; this connection is closed, reconnect")
+	}
+	return fsm.Err("TRYAGAIN leadership moved; this connection is closed, reconnect")
+}
+
+// leave makes c stop reading, write what it owes and farewell, and close
+// (serve does it; the read deadline wakes a reader waiting for input).
+func (c *conn) leave(farewell fsm.Value) {
+	c.leaving.Store(&farewell)
+	_ = c.nc.SetReadDeadline(time.Now())
 }
 
 func (s *Server) numConns() int {
