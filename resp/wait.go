@@ -2,6 +2,7 @@ package resp
 
 import (
 	"context"
+	"math"
 	"strconv"
 	"time"
 
@@ -32,7 +33,11 @@ func (c *conn) waitCmd(argv [][]byte, s *slot) {
 		<-w.fut.Done()
 		idx = w.fut.Index()
 	}
-	s.val = fsm.Int(int64(c.srv.replicasHolding(idx, int(want), time.Duration(timeout)*time.Millisecond)))
+	d := time.Duration(timeout) * time.Millisecond
+	if timeout > int64(math.MaxInt64/time.Millisecond) {
+		d = math.MaxInt64 // the product would overflow into the past
+	}
+	s.val = fsm.Int(int64(c.srv.replicasHolding(idx, int(want), d)))
 }
 
 // replicasHolding counts the followers that hold index: whose applied index
