@@ -2,6 +2,7 @@ package resp
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -96,31 +97,94 @@ func cmdClient(c *conn, argv [][]byte) fsm.Value {
 	case sub == "info" && len(argv) == 2:
 		return fsm.Value{Kind: fsm.KindVerbatim, Str: []byte(c.infoLine() + "\n")}
 	case sub == "list":
-		var sb strings.Builder
-		for _, o := range c.srv.snapshotConns() {
-			sb.WriteString(o.infoLine())
-			sb.WriteByte('\n')
-		}
-		return fsm.Value{Kind: fsm.KindVerbatim, Str: []byte(sb.String())}
+		return clientList(c, argv[2:])
 	case sub == "kill" && len(argv) >= 3:
 		return clientKill(c, argv[2:])
 	case sub == "no-evict" || sub == "no-touch":
 		return fsm.OK
+	case sub == "help" && len(argv) == 2:
+		return clientHelp()
 	}
 	switch sub {
-	case "setname", "getname", "id", "setinfo", "info", "kill":
+	case "setname", "getname", "id", "setinfo", "info", "kill", "help":
 		return fsm.ErrArity("client|" + sub)
 	}
 	return fsm.Err("ERR unknown subcommand '" + oneLine(string(argv[1])) + "'. Try CLIENT HELP.")
 }
 
+// Client types, as CLIENT LIST TYPE and CLIENT KILL TYPE name them. There
+// are no Redis replicas or masters here (Raft replaces replication): every
+// client is normal, or pubsub while it has subscriptions.
+const (
+	typeNormal  = "normal"
+	typePubSub  = "pubsub"
+	typeReplica = "replica"
+	typeMaster  = "master"
+)
+
+func (c *conn) clientType() string {
+	if c.nSub.Load()+c.nPSub.Load() > 0 {
+		return typePubSub
+	}
+	return typeNormal
+}
+
+// parseClientType reads a client type name as Redis does (slave is replica).
+func parseClientType(b []byte) (string, fsm.Value) {
+	switch strings.ToLower(string(b)) {
+	case "normal":
+		return typeNormal, fsm.Value{}
+	case "pubsub":
+		return typePubSub, fsm.Value{}
+	case "replica", "slave":
+		return typeReplica, fsm.Value{}
+	case "master":
+		return typeMaster, fsm.Value{}
+	}
+	return "", fsm.Err("ERR Unknown client type '" + oneLine(string(b)) + "'")
+}
+
+// clientList answers CLIENT LIST [TYPE type] | [ID id [id ...]].
+func clientList(c *conn, args [][]byte) fsm.Value {
+	var typ string
+	var ids []int64
+	switch {
+	case len(args) == 0:
+	case len(args) == 2 && strings.EqualFold(string(args[0]), "type"):
+		var errv fsm.Value
+		if typ, errv = parseClientType(args[1]); errv.IsError() {
+			return errv
+		}
+	case len(args) >= 2 && strings.EqualFold(string(args[0]), "id"):
+		for _, a := range args[1:] {
+			id, err := strconv.ParseInt(string(a), 10, 64)
+			if err != nil {
+				return fsm.Err("ERR Invalid client ID")
+			}
+			ids = append(ids, id)
+		}
+	default:
+		return fsm.Err("ERR syntax error")
+	}
+	var sb strings.Builder
+	for _, o := range c.srv.snapshotConns() {
+		if (typ != "" && o.clientType() != typ) || (ids != nil && !slices.Contains(ids, o.id)) {
+			continue
+		}
+		sb.WriteString(o.infoLine())
+		sb.WriteByte('\n')
+	}
+	return fsm.Value{Kind: fsm.KindVerbatim, Str: []byte(sb.String())}
+}
+
 // clientKill supports the old form (CLIENT KILL addr) and the filters ID,
-// ADDR, LADDR and SKIPME.
+// TYPE, ADDR, LADDR, USER and SKIPME, as Redis 7 does. A client that kills
+// itself (SKIPME no) gets the reply first, then its connection closes.
 func clientKill(c *conn, args [][]byte) fsm.Value {
 	if len(args) == 1 {
 		for _, o := range c.srv.snapshotConns() {
 			if o.nc.RemoteAddr().String() == string(args[0]) {
-				o.nc.Close()
+				c.kill(o)
 				return fsm.OK
 			}
 		}
@@ -130,7 +194,7 @@ func clientKill(c *conn, args [][]byte) fsm.Value {
 		return fsm.Err("ERR syntax error")
 	}
 	var id int64 = -1
-	var addr, laddr, user string
+	var addr, laddr, user, typ string
 	skipMe := true
 	for i := 0; i < len(args); i += 2 {
 		v := string(args[i+1])
@@ -141,6 +205,11 @@ func clientKill(c *conn, args [][]byte) fsm.Value {
 				return fsm.Err("ERR client-id should be greater than 0")
 			}
 			id = n
+		case "type":
+			var errv fsm.Value
+			if typ, errv = parseClientType(args[i+1]); errv.IsError() {
+				return errv
+			}
 		case "addr":
 			addr = v
 		case "laddr":
@@ -151,7 +220,14 @@ func clientKill(c *conn, args [][]byte) fsm.Value {
 			}
 			user = v
 		case "skipme":
-			skipMe = strings.EqualFold(v, "yes")
+			switch strings.ToLower(v) {
+			case "yes":
+				skipMe = true
+			case "no":
+				skipMe = false
+			default:
+				return fsm.Err("ERR syntax error")
+			}
 		default:
 			return fsm.Err("ERR syntax error")
 		}
@@ -159,13 +235,75 @@ func clientKill(c *conn, args [][]byte) fsm.Value {
 	var n int64
 	for _, o := range c.srv.snapshotConns() {
 		if (id >= 0 && o.id != id) || (addr != "" && o.nc.RemoteAddr().String() != addr) ||
-			(laddr != "" && o.nc.LocalAddr().String() != laddr) || (user != "" && o.auth.userName() != user) || (skipMe && o == c) {
+			(laddr != "" && o.nc.LocalAddr().String() != laddr) || (user != "" && o.auth.userName() != user) ||
+			(typ != "" && o.clientType() != typ) || (skipMe && o == c) {
 			continue
 		}
-		o.nc.Close()
+		c.kill(o)
 		n++
 	}
 	return fsm.Int(n)
+}
+
+// kill closes o's connection; c itself is closed after this reply.
+func (c *conn) kill(o *conn) {
+	if o == c {
+		c.closeAfterReply = true
+		return
+	}
+	o.nc.Close()
+}
+
+// clientHelp is CLIENT HELP in Redis's layout, for the subcommands served.
+func clientHelp() fsm.Value {
+	lines := []string{
+		"CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+		"GETNAME",
+		"    Return the name of the current connection.",
+		"ID",
+		"    Return the ID of the current connection.",
+		"INFO",
+		"    Return information about the current client connection.",
+		"KILL <ip:port>",
+		"    Kill connection made from <ip:port>.",
+		"KILL <option> <value> [<option> <value> [...]]",
+		"    Kill connections. Options are:",
+		"    * ADDR (<ip:port>|<unixsocket>:0)",
+		"      Kill connections made from the specified address",
+		"    * LADDR (<ip:port>|<unixsocket>:0)",
+		"      Kill connections made to specified local address",
+		"    * TYPE (NORMAL|MASTER|REPLICA|PUBSUB)",
+		"      Kill connections by type.",
+		"    * USER <username>",
+		"      Kill connections authenticated by <username>.",
+		"    * SKIPME (YES|NO)",
+		"      Skip killing current connection (default: yes).",
+		"    * ID <client-id>",
+		"      Kill connections by client id.",
+		"LIST [options ...]",
+		"    Return information about client connections. Options:",
+		"    * TYPE (NORMAL|MASTER|REPLICA|PUBSUB)",
+		"      Return clients of specified type.",
+		"    * ID <client-id> [client-id ...]",
+		"      Return clients of specified IDs only.",
+		"SETNAME <name>",
+		"    Assign the name <name> to the current connection.",
+		"SETINFO <option> <value>",
+		"    Set client meta attr. Options are:",
+		"    * LIB-NAME: the client lib name.",
+		"    * LIB-VER: the client lib version.",
+		"NO-EVICT (ON|OFF)",
+		"    Accepted and ignored: clients are never evicted.",
+		"NO-TOUCH (ON|OFF)",
+		"    Accepted and ignored.",
+		"HELP",
+		"    Print this help.",
+	}
+	out := make([]fsm.Value, len(lines))
+	for i, l := range lines {
+		out[i] = fsm.Simple(l)
+	}
+	return fsm.Array(out)
 }
 
 // configValues is the read-only view CONFIG GET offers.

@@ -84,6 +84,9 @@ type conn struct {
 	subs      subState
 	// lastWrite is this connection's latest write (WAIT asks about it).
 	lastWrite *slot
+	// closeAfterReply: a node-local command (CLIENT KILL of itself) asked
+	// for the connection to end once its reply is written.
+	closeAfterReply bool
 	// leaving, once set, ends the connection: the reader stops, and the
 	// writer sends what is owed, then this error (Server.CloseClients).
 	leaving atomic.Pointer[fsm.Value]
@@ -285,7 +288,7 @@ func (c *conn) dispatch(argv [][]byte) bool {
 	name := lowerName(argv[0])
 	c.beginCmd(name, argv)
 	c.lastActive.Store(c.cur.start.UnixNano())
-	c.lastCmd.Store(&name)
+	c.lastCmd.Store(lastCmdName(name, argv))
 	// One atomic load for an authenticated client with every permission.
 	if (!c.auth.full.Load() || c.fwdTx || name == "reset") && c.authGate(name, argv) {
 		return false
@@ -372,7 +375,7 @@ func (c *conn) dispatch(argv [][]byte) bool {
 		} else {
 			s.val = lc.run(c, argv)
 		}
-		s.quit = lc.name == "quit"
+		s.quit = lc.name == "quit" || c.closeAfterReply
 		c.order(classLocal, s)
 		c.push(s)
 		return s.quit
@@ -425,6 +428,19 @@ func (c *conn) dispatch(argv [][]byte) bool {
 	}
 	c.push(sl)
 	return false
+}
+
+// lastCmdName is the command as CLIENT LIST's cmd= shows it: Redis 7 names
+// a container command's subcommand too (client|info, config|get).
+func lastCmdName(name string, argv [][]byte) *string {
+	switch name {
+	case "client", "config", "object", "pubsub", "command", "acl", "cluster", "slowlog":
+		if len(argv) > 1 && len(argv[1]) <= 32 {
+			full := name + "|" + lowerName(argv[1])
+			return &full
+		}
+	}
+	return &name
 }
 
 func checkArity(arity, argc int) bool {

@@ -21,6 +21,9 @@ type txState struct {
 	items   []txItem // in order; nil local = a data command, in cmds
 	cmds    []byte   // AppendCmd records of the data commands
 	watches []byte   // AppendWatch records
+	// closeAfterExec: a queued CLIENT KILL killed this connection, which
+	// ends once EXEC's reply is written.
+	closeAfterExec bool
 }
 
 func (t *txState) reset() { *t = txState{} }
@@ -201,6 +204,10 @@ func (c *conn) queue(name string, argv [][]byte) {
 			return
 		}
 		v = lc.run(c, argv)
+		if c.closeAfterReply {
+			c.closeAfterReply = false
+			t.closeAfterExec = true
+		}
 		t.items = append(t.items, txItem{local: &v})
 		c.push(&slot{val: fsm.Queued})
 		return
@@ -256,6 +263,7 @@ func (c *conn) exec() {
 		}
 		return fsm.Array(out)
 	}}
+	s.quit = t.closeAfterExec
 	c.order(classWrite, s)
 	s.fut = c.srv.node.Write(argv)
 	c.lastWrite = s
