@@ -3,6 +3,7 @@ package fsm
 import (
 	"encoding/binary"
 	"fmt"
+	"strings"
 
 	"github.com/tidwall/btree"
 )
@@ -113,7 +114,11 @@ func (ks *keyspace) buried(prev item) {
 	if isExpired(prev.exp, ks.clock) {
 		mod = prev.ver // gone already: its removal is no change
 	}
-	ks.tombs.set(&tomb{key: prev.key, mod: mod, del: ks.index, at: ks.clock})
+	key := prev.key
+	if sharesKey(prev) {
+		key = strings.Clone(key) // do not keep the deleted value alive
+	}
+	ks.tombs.set(&tomb{key: key, mod: mod, del: ks.index, at: ks.clock})
 }
 
 // changedAbsent records a change to a key that leaves it absent without

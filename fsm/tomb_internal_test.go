@@ -124,3 +124,21 @@ func TestTombsSnapshot(t *testing.T) {
 		t.Fatalf("a repeated tombstone: %v", err)
 	}
 }
+
+// TestTombDoesNotKeepValue: a deleted string's tombstone holds a key of its
+// own, not one that shares the allocation of the deleted value.
+func TestTombDoesNotKeepValue(t *testing.T) {
+	ks := newKeyspace()
+	ks.index = 1
+	ks.put(kvItem([]byte("k"), bytes.Repeat([]byte("v"), 1<<20), 0))
+	it, _ := ks.raw("k")
+	if !sharesKey(it) {
+		t.Fatal("the test needs a key stored with its value")
+	}
+	ks.index = 2
+	ks.del("k")
+	tb, ok := ks.tombs.get("k")
+	if !ok || tb.key != "k" || sharesKey(item{key: tb.key, val: it.val}) {
+		t.Fatalf("tombstone %+v shares the deleted value's allocation", tb)
+	}
+}
