@@ -5,6 +5,7 @@
 package resp
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -72,10 +73,11 @@ type Server struct {
 	pool  *upstreamPool
 	start time.Time
 
-	mu     sync.Mutex
-	conns  map[*conn]struct{}
-	closed bool
-	wg     sync.WaitGroup
+	mu       sync.Mutex
+	conns    map[*conn]struct{}
+	closed   bool
+	draining bool // Drain has begun: accept no more clients
+	wg       sync.WaitGroup
 
 	hub      *hub
 	blockers *blockers
@@ -84,7 +86,8 @@ type Server struct {
 	cmdstats *cmdStats
 	slowlog  *slowlog
 	shutdown chan struct{}
-	lim      limiter // client limits (limits.go)
+	shutOnce sync.Once // closes shutdown (Drain or Close)
+	lim      limiter   // client limits (limits.go)
 }
 
 type stats struct {
@@ -186,7 +189,7 @@ func (s *Server) Serve() error {
 			continue
 		}
 		s.mu.Lock()
-		if s.closed {
+		if s.closed || s.draining {
 			s.mu.Unlock()
 			nc.Close()
 			continue
@@ -214,8 +217,11 @@ func (s *Server) Close() error {
 		return nil
 	}
 	s.closed = true
-	close(s.shutdown)
-	err := s.ln.Close()
+	s.shutOnce.Do(func() { close(s.shutdown) })
+	var err error
+	if !s.draining { // Drain closed the listener already
+		err = s.ln.Close()
+	}
 	for c := range s.conns {
 		c.nc.Close()
 	}
@@ -223,6 +229,49 @@ func (s *Server) Close() error {
 	s.wg.Wait()
 	s.pool.closeAll()
 	return err
+}
+
+// replyDraining is what each client of a node that is shutting down reads
+// last, after the replies it was owed.
+const replyDraining = "TRYAGAIN server shutting down; this connection is closed, reconnect"
+
+// Drain is the first step of a graceful stop. It stops accepting clients and
+// makes every connection, followers' relays included, stop reading requests,
+// write the replies it owes (writes already proposed finish and are
+// answered), then a TRYAGAIN saying the server is shutting down, and close.
+// Blocked commands and WAIT answer at once. It returns when every connection
+// has closed, or with an error when ctx ends first; Close then closes the
+// rest.
+func (s *Server) Drain(ctx context.Context) error {
+	s.mu.Lock()
+	if s.closed || s.draining {
+		s.mu.Unlock()
+		return nil
+	}
+	s.draining = true
+	s.shutOnce.Do(func() { close(s.shutdown) })
+	err := s.ln.Close()
+	bye := fsm.Err(replyDraining)
+	for c := range s.conns {
+		c.leave(bye)
+	}
+	s.mu.Unlock()
+	if err != nil {
+		s.log.Warn("close client listener", "err", err)
+	}
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		n := s.numConns()
+		if n == 0 {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("drain clients: %d connections still open: %w", n, ctx.Err())
+		case <-tick.C:
+		}
+	}
 }
 
 // leaveGrace bounds how long a connection told to leave may take to write

@@ -243,11 +243,23 @@ func (s *Server) ClientAddr() string { return s.RESP.Addr().String() }
 // Err reports a fatal serving error.
 func (s *Server) Err() <-chan error { return s.errc }
 
-// Shutdown stops gracefully: a leader first hands leadership to a follower so
-// clients see a hand-over rather than an election timeout; then clients are
-// closed and Raft and the stores shut down.
+// Shutdown stops gracefully, within ctx: it stops accepting clients and
+// lets every connection finish what it was owed (writes already proposed are
+// committed and answered; nothing new is read), then a leader hands
+// leadership to a follower so clients see a hand-over rather than an
+// election timeout, then the admin API, Raft and the stores close.
 func (s *Server) Shutdown(ctx context.Context) error {
+	// Most of the budget for the clients; the rest for the hand-over.
+	dctx, cancel := context.WithTimeout(ctx, timeShare(ctx, 0.6))
+	err := s.RESP.Drain(dctx)
+	cancel()
+	if err != nil {
+		s.log.Warn("clients not drained; closing them", "err", err)
+	} else {
+		s.log.Info("clients drained")
+	}
 	if s.Node.IsLeader() {
+		start := time.Now()
 		f := s.Node.Raft().LeadershipTransfer()
 		done := make(chan error, 1)
 		go func() { done <- f.Error() }()
@@ -255,11 +267,24 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		case err := <-done:
 			if err != nil {
 				s.log.Warn("leadership transfer on shutdown", "err", err)
+			} else {
+				s.log.Info("leadership handed over", "took", time.Since(start).Round(time.Millisecond))
 			}
 		case <-ctx.Done():
+			s.log.Warn("leadership transfer on shutdown did not finish in time")
 		}
 	}
 	return s.Close()
+}
+
+// timeShare is frac of the time left before ctx's deadline (a second if it
+// has none).
+func timeShare(ctx context.Context, frac float64) time.Duration {
+	dl, ok := ctx.Deadline()
+	if !ok {
+		return time.Second
+	}
+	return time.Duration(float64(time.Until(dl)) * frac)
 }
 
 // Close stops at once: no leadership hand-over (tests use it as a crash of

@@ -1,0 +1,143 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// Graceful shutdown of a leader, in the order the README promises: it stops
+// accepting clients, finishes the writes it had in flight (answering them),
+// tells each client it is shutting down, hands leadership over, and closes.
+// The write in flight is held uncommitted until the listener is seen closed,
+// so the test proves the order rather than racing it.
+func TestShutdown_LeaderDrainsClientsThenHandsOver(t *testing.T) {
+	var logs syncBuffer
+	nodes := startCluster(t, 3, withGates(), withConfig(func(c *Config) {
+		c.Logger = slog.New(slog.NewTextHandler(&logs, nil)).With("node", c.ID)
+	}))
+	l := leader(t, nodes)
+	waitMetaRecorded(t, nodes, 10*time.Second)
+	checkConvergence(t, nodes)
+	if nl := leader(t, nodes); nl != l {
+		l = nl
+	}
+	term := l.s.Node.Raft().CurrentTerm()
+	addr := l.clientAddr()
+	c := mustClient(t, addr)
+	c.timeout = 10 * time.Second
+	c.mustReply(t, okReply(), "SET", "before", "1")
+
+	// A write in flight: proposed, not yet committed.
+	lastBefore := l.s.Node.Raft().LastIndex()
+	l.gate.hold()
+	type result struct {
+		r   reply
+		err error
+	}
+	got := make(chan result, 1)
+	go func() {
+		r, err := c.Do("SET", "inflight", "v")
+		got <- result{r, err}
+	}()
+	waitFor(t, 5*time.Second, func() bool { return l.s.Node.Raft().LastIndex() > lastBefore },
+		"the write never reached the leader's log")
+
+	srv := l.s
+	stopped := make(chan error, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 8*time.Second)
+		defer cancel()
+		stopped <- srv.Shutdown(ctx)
+	}()
+
+	// New clients are refused from now on.
+	waitFor(t, 5*time.Second, func() bool {
+		nc, err := net.DialTimeout("tcp", addr, time.Second)
+		if err != nil {
+			return true
+		}
+		nc.Close()
+		return false
+	}, "the shutting-down leader still accepts clients")
+	select {
+	case res := <-got:
+		t.Fatalf("the in-flight write was answered before it could commit: %s %v", res.r, res.err)
+	default:
+	}
+
+	// Let it commit: the client gets its OK, then the farewell, then EOF.
+	l.gate.open()
+	var res result
+	select {
+	case res = <-got:
+	case <-time.After(8 * time.Second):
+		t.Fatal("the in-flight write got no reply during shutdown")
+	}
+	if res.err != nil || res.r.String() != okReply().String() {
+		t.Fatalf("in-flight write during shutdown: %s %v, want OK", res.r, res.err)
+	}
+	bye, err := readReply(c.br)
+	if err != nil || !bye.errPrefix("TRYAGAIN server shutting down") {
+		t.Fatalf("after its last reply the client read %s %v, want the TRYAGAIN farewell", bye, err)
+	}
+	if _, err := readReply(c.br); !errors.Is(err, io.EOF) {
+		t.Fatalf("after the farewell: %v, want EOF", err)
+	}
+
+	select {
+	case err := <-stopped:
+		if err != nil {
+			t.Fatalf("Shutdown: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Shutdown did not return")
+	}
+	l.s = nil // closed
+
+	// Leadership was handed over (a new leader in a later term, at once,
+	// not after an election timeout), and it has the write.
+	rest := followers(nodes, l)
+	nl := leader(t, rest)
+	if nt := nl.s.Node.Raft().CurrentTerm(); nt <= term {
+		t.Fatalf("new leader %s in term %d, want a term after %d", nl.id, nt, term)
+	}
+	nc := mustClient(t, nl.clientAddr())
+	nc.mustReply(t, bulkReply("v"), "GET", "inflight")
+	nc.mustReply(t, bulkReply("1"), "GET", "before")
+	out := logs.String()
+	for _, want := range []string{"clients drained", "leadership handed over"} {
+		found := false
+		for _, line := range strings.Split(out, "\n") {
+			found = found || (strings.Contains(line, "node="+l.id) && strings.Contains(line, want))
+		}
+		if !found {
+			t.Errorf("the old leader %s did not log %q", l.id, want)
+		}
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for the nodes' loggers to share.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
