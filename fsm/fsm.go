@@ -253,6 +253,13 @@ func (f *FSM) Restore(r io.ReadCloser) error {
 // Hash returns a digest of the whole logical state (keys, values, expiries,
 // clock and metadata), equal on replicas that hold the same state.
 func (f *FSM) Hash() uint64 {
+	h, _ := f.HashAt()
+	return h
+}
+
+// HashAt is Hash together with the applied index the state reflects, taken
+// under one lock, so replicas can be compared at the same index.
+func (f *FSM) HashAt() (hash, applied uint64) {
 	f.mu.RLock()
 	defer f.mu.RUnlock()
 	s := &snapshot{ks: f.ks, clock: f.clock, meta: f.meta}
@@ -260,7 +267,7 @@ func (f *FSM) Hash() uint64 {
 	if err := s.write(h); err != nil {
 		panic(err) // the hash writer cannot fail
 	}
-	return h.Sum64()
+	return h.Sum64(), f.applied
 }
 
 // WriteSnapshot writes the current state in snapshot format to w and returns

@@ -1,6 +1,7 @@
 package resp
 
 import (
+	"fmt"
 	"strconv"
 	"strings"
 
@@ -56,6 +57,8 @@ func lookupLocal(name string) *localCmd {
 		return &localAuth
 	case "acl":
 		return &localACL
+	case "debug":
+		return &localDebug
 	}
 	return nil
 }
@@ -78,6 +81,7 @@ var (
 	localReadwrite = localCmd{"readwrite", 1, cmdReadwrite}
 	localTime      = localCmd{"time", 1, cmdTime}
 	localSlowlog   = localCmd{"slowlog", -2, cmdSlowlog}
+	localDebug     = localCmd{"debug", -2, cmdDebug}
 	localForwarded = localCmd{"understudy.forwarded", 1, func(c *conn, _ [][]byte) fsm.Value {
 		c.markForwarded() // not a client for maxclients (limits.go)
 		return fsm.OK
@@ -235,6 +239,7 @@ var nodeCommands = []struct {
 	// SENTINEL is left out, as a Redis server leaves it out.
 	{"info", -1, "loading", 0, 0, 0}, {"role", 1, "fast", 0, 0, 0}, {"client", -2, "readonly", 0, 0, 0},
 	{"config", -2, "readonly", 0, 0, 0}, {"time", 1, "fast", 0, 0, 0}, {"slowlog", -2, "readonly", 0, 0, 0},
+	{"debug", -2, "admin", 0, 0, 0},
 	{"cluster", -2, "readonly", 0, 0, 0}, {"readonly", 1, "fast", 0, 0, 0}, {"readwrite", 1, "fast", 0, 0, 0},
 	{"multi", 1, "fast", 0, 0, 0}, {"exec", 1, "loading", 0, 0, 0}, {"discard", 1, "fast", 0, 0, 0},
 	{"watch", -2, "fast", 1, -1, 1}, {"unwatch", 1, "fast", 0, 0, 0},
@@ -268,4 +273,27 @@ func describe(name string, arity int, flag string, first, last, step int) fsm.Va
 		fsm.Array([]fsm.Value{}),
 		fsm.Array([]fsm.Value{}),
 	})
+}
+
+// cmdDebug answers DEBUG DIGEST, the one DEBUG subcommand here: a digest of
+// this node's whole state (keys, values, expiries, the replicated clock and
+// metadata), which is equal on every replica at the same applied index, so
+// operators and the chaos suite can check that the nodes converged. Like
+// Redis's it is 40 hex digits; unlike Redis's it is answered from the node's
+// local state, never forwarded. DEBUG DIGEST APPLIED also gives the applied
+// index the digest reflects.
+func cmdDebug(c *conn, argv [][]byte) fsm.Value {
+	sub := strings.ToLower(string(argv[1]))
+	if sub != "digest" || len(argv) > 3 || (len(argv) == 3 && !strings.EqualFold(string(argv[2]), "applied")) {
+		if sub == "digest" {
+			return fsm.Err("ERR syntax error")
+		}
+		return fsm.Err("ERR unknown subcommand '" + string(argv[1]) + "'. Only DEBUG DIGEST is supported here.")
+	}
+	h, applied := c.srv.node.FSM().HashAt()
+	digest := fmt.Sprintf("%040x", h)
+	if len(argv) == 3 {
+		return fsm.Array([]fsm.Value{fsm.BulkString(digest), fsm.Int(int64(applied))})
+	}
+	return fsm.BulkString(digest)
 }

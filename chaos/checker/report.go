@@ -47,7 +47,10 @@ type NodeState struct {
 	Term    uint64 `json:"term"`
 	Applied uint64 `json:"applied_index"`
 	Keys    int64  `json:"keys"` // INFO keyspace db0:keys
-	Err     string `json:"error,omitempty"`
+	// Digest is DEBUG DIGEST of the node's state, taken at DigestApplied.
+	Digest        string `json:"digest,omitempty"`
+	DigestApplied uint64 `json:"digest_applied,omitempty"`
+	Err           string `json:"error,omitempty"`
 }
 
 // Convergence is the final check: every node at the same applied index with

@@ -168,7 +168,31 @@ func nodeState(ctx context.Context, bin string, n Node) checker.NodeState {
 		ns.Err = fmt.Sprintf("INFO keyspace: %v", err)
 	}
 	ns.Keys = keys
+	if ns.Digest, ns.DigestApplied, err = digest(n.ClientAddr); err != nil && ns.Err == "" {
+		ns.Err = fmt.Sprintf("DEBUG DIGEST: %v", err)
+	}
 	return ns
+}
+
+// digest is DEBUG DIGEST APPLIED: a digest of the node's whole state and
+// the applied index it reflects (answered locally, never forwarded).
+func digest(addr string) (string, uint64, error) {
+	c, err := respclient.Dial(addr, 2*time.Second)
+	if err != nil {
+		return "", 0, err
+	}
+	defer c.Close()
+	r, err := c.Do(2*time.Second, "DEBUG", "DIGEST", "APPLIED")
+	if err != nil {
+		return "", 0, err
+	}
+	if r.IsError() {
+		return "", 0, errors.New(r.Str)
+	}
+	if len(r.Elems) != 2 || r.Elems[1].Int < 0 {
+		return "", 0, fmt.Errorf("unexpected reply %s", r)
+	}
+	return r.Elems[0].Str, uint64(r.Elems[1].Int), nil
 }
 
 // infoKeys is db0:keys from INFO keyspace (0 when the section is empty).
@@ -227,7 +251,7 @@ func Converge(ctx context.Context, bin string, nodes []Node, timeout time.Durati
 	if why != "" {
 		c.Detail = "not converged: " + why
 	} else {
-		c.Detail = fmt.Sprintf("every node at applied index %d with %d keys", last[0].Applied, last[0].Keys)
+		c.Detail = fmt.Sprintf("every node at applied index %d with %d keys and state digest %s", last[0].Applied, last[0].Keys, last[0].Digest)
 	}
 	return c
 }
@@ -244,6 +268,12 @@ func divergence(ns []checker.NodeState) string {
 		}
 		if n.Keys != ns[0].Keys {
 			return fmt.Sprintf("keys %s=%d, %s=%d", ns[0].ID, ns[0].Keys, n.ID, n.Keys)
+		}
+		if n.DigestApplied != ns[0].DigestApplied {
+			return fmt.Sprintf("digests taken at applied index %s=%d, %s=%d", ns[0].ID, ns[0].DigestApplied, n.ID, n.DigestApplied)
+		}
+		if n.Digest != ns[0].Digest {
+			return fmt.Sprintf("state digest at applied index %d: %s=%s, %s=%s", n.DigestApplied, ns[0].ID, ns[0].Digest, n.ID, n.Digest)
 		}
 	}
 	return ""

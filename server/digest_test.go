@@ -1,0 +1,54 @@
+package server
+
+import (
+	"testing"
+	"time"
+)
+
+// DEBUG DIGEST is answered by each node from its own state: equal on every
+// node at the same applied index, different once the state differs.
+func TestDebugDigest_EqualOnConvergedNodes(t *testing.T) {
+	nodes := startCluster(t, 3)
+	l := leader(t, nodes)
+	lc := mustClient(t, l.clientAddr())
+	lc.mustReply(t, okReply(), "SET", "a", "1")
+	lc.mustReply(t, reply{Kind: ':', Int: 3}, "RPUSH", "l", "x", "y", "z")
+	digests := func() (map[string]string, bool) {
+		out := map[string]string{}
+		var applied int64 = -1
+		same := true
+		for _, n := range nodes {
+			r := mustClient(t, n.clientAddr()).mustDo(t, "DEBUG", "DIGEST", "APPLIED")
+			if r.Kind != '*' || len(r.Arr) != 2 || len(r.Arr[0].Str) != 40 {
+				t.Fatalf("DEBUG DIGEST APPLIED on %s: %s", n.id, r)
+			}
+			out[n.id] = r.Arr[0].Str
+			if applied >= 0 && r.Arr[1].Int != applied {
+				same = false
+			}
+			applied = r.Arr[1].Int
+		}
+		return out, same
+	}
+	var before map[string]string
+	waitFor(t, 10*time.Second, func() bool {
+		var same bool
+		before, same = digests()
+		return same && before["n1"] == before["n2"] && before["n2"] == before["n3"]
+	}, "nodes never agreed on a digest at one applied index: %v", &before)
+
+	lc.mustReply(t, okReply(), "SET", "a", "2")
+	var after map[string]string
+	waitFor(t, 10*time.Second, func() bool {
+		var same bool
+		after, same = digests()
+		return same && after["n1"] == after["n2"] && after["n2"] == after["n3"]
+	}, "nodes never agreed on a digest after a write: %v", &after)
+	if after[l.id] == before[l.id] {
+		t.Fatalf("the digest did not change after SET a 2: %s", after[l.id])
+	}
+	if d := lc.mustDo(t, "DEBUG", "DIGEST"); d.Kind != '$' || d.Str != after[l.id] {
+		t.Fatalf("DEBUG DIGEST: %s, want %s", d, after[l.id])
+	}
+	lc.mustReply(t, errReply("ERR unknown subcommand 'SLEEP'. Only DEBUG DIGEST is supported here."), "DEBUG", "SLEEP", "0")
+}
