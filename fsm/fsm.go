@@ -65,6 +65,9 @@ type FSM struct {
 	// onPublish receives the messages PUBLISH commands of an entry carried.
 	onPublish func([]Message)
 	published []Message // filled during one Apply, handed to onPublish
+	// onUndecodable, if set, is told of an entry that does not decode; it
+	// must not return until the node has stopped (SetUndecodableHook).
+	onUndecodable func(l *raft.Log, err error)
 }
 
 // New returns an empty state machine.
@@ -83,15 +86,34 @@ func (f *FSM) SetApplyHook(fn func(index uint64, keys []string)) {
 	f.mu.Unlock()
 }
 
-// Apply applies one committed log entry. An entry that does not decode is a
-// bug or corruption; it stops the node rather than letting replicas diverge.
+// SetUndecodableHook registers fn, called instead of applying an entry that
+// does not decode (a failed checksum: damaged on disk or in transit; or a
+// bug). fn stops the node and does not return until it has stopped, so that
+// nothing after the entry is applied and no snapshot includes it. Without a
+// hook, Apply panics on such an entry.
+func (f *FSM) SetUndecodableHook(fn func(l *raft.Log, err error)) {
+	f.mu.Lock()
+	f.onUndecodable = fn
+	f.mu.Unlock()
+}
+
+// Apply applies one committed log entry. An entry that does not decode is
+// corruption or a bug; it stops the node (SetUndecodableHook) rather than
+// letting replicas diverge.
 func (f *FSM) Apply(l *raft.Log) interface{} {
 	if l.Type != raft.LogCommand {
 		return nil
 	}
 	e, err := DecodeEntry(l.Data)
 	if err != nil {
-		panic(fmt.Sprintf("fsm: undecodable log entry at index %d term %d: %v", l.Index, l.Term, err))
+		f.mu.RLock()
+		undecodable := f.onUndecodable
+		f.mu.RUnlock()
+		if undecodable == nil {
+			panic(fmt.Sprintf("fsm: undecodable log entry at index %d term %d: %v", l.Index, l.Term, err))
+		}
+		undecodable(l, err)
+		return nil
 	}
 	f.mu.Lock()
 	hook := f.onApply

@@ -79,10 +79,11 @@ func TestCheckLogEntries(t *testing.T) {
 
 // A damaged entry that reaches Apply after start-up (read back from a
 // failing disk, or sent by a leader) fails the node instead of being applied.
-func TestCheckedFSM_DamagedEntryFailsNode(t *testing.T) {
+func TestRefuseEntry_DamagedEntryFailsNode(t *testing.T) {
 	n := &Node{fsm: fsm.New(), stop: make(chan struct{})}
 	n.guard = newDiskGuard(nil, "data/n1/raft.db", slog.New(slog.NewTextHandler(io.Discard, nil)))
-	f := checkedFSM{FSM: n.fsm, n: n}
+	n.fsm.SetUndecodableHook(n.refuseEntry) // as New does
+	f := n.fsm
 
 	if res := f.Apply(&raft.Log{Index: 1, Term: 1, Type: raft.LogCommand, Data: sealedSet("k", "good")}); res == nil {
 		t.Fatal("a good entry was not applied")

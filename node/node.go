@@ -66,6 +66,7 @@ func New(cfg Config) (*Node, error) {
 		reads:  make(chan *readReq, 4096),
 		stop:   make(chan struct{}),
 	}
+	n.fsm.SetUndecodableHook(n.refuseEntry)
 	if err := n.open(); err != nil {
 		n.closeStores()
 		return nil, err

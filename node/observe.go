@@ -35,37 +35,24 @@ type observedFSM struct {
 
 // raftFSM returns what to hand to raft.NewRaft.
 func (n *Node) raftFSM() raft.FSM {
-	var f raft.FSM = n.fsm
-	if n.cfg.Observer != nil {
-		f = observedFSM{FSM: n.fsm, obs: n.cfg.Observer}
+	if n.cfg.Observer == nil {
+		return n.fsm
 	}
-	return checkedFSM{FSM: f, n: n}
+	return observedFSM{FSM: n.fsm, obs: n.cfg.Observer}
 }
 
-// checkedFSM verifies each command entry's checksum before the FSM applies
-// it. The start-up check verifies the log on disk; this catches an entry
-// damaged since (read back from a failing disk, or sent by a leader whose
-// disk is failing), which must stop the node rather than be applied.
-type checkedFSM struct {
-	raft.FSM
-	n *Node
-}
-
-// Apply refuses a damaged entry: the node fails (the server exits naming the
-// entry and the file) and the FSM goroutine waits for shutdown, so nothing
-// after the entry is applied and no snapshot can include it.
-func (c checkedFSM) Apply(l *raft.Log) interface{} {
-	if l.Type == raft.LogCommand {
-		if err := fsm.VerifyEntry(l.Data); err != nil {
-			if c.n.guard == nil {
-				panic(fmt.Sprintf("log entry %d (term %d) is damaged: %v", l.Index, l.Term, err))
-			}
-			c.n.guard.failAt("log store", c.n.guard.path, fmt.Sprintf("applying entry %d (term %d)", l.Index, l.Term), err)
-			<-c.n.stop
-			return nil
-		}
+// refuseEntry is the FSM's hook for an entry that does not decode. The
+// start-up check verifies the log on disk; this catches an entry damaged
+// since (read back from a failing disk, or sent by a leader whose disk is
+// failing). The node fails (the server exits naming the entry and the
+// file) and the FSM goroutine waits here for shutdown, so nothing after the
+// entry is applied and no snapshot can include it.
+func (n *Node) refuseEntry(l *raft.Log, err error) {
+	if n.guard == nil {
+		panic(fmt.Sprintf("log entry %d (term %d) is damaged: %v", l.Index, l.Term, err))
 	}
-	return c.FSM.Apply(l)
+	n.guard.failAt("log store", n.guard.path, fmt.Sprintf("applying entry %d (term %d)", l.Index, l.Term), err)
+	<-n.stop
 }
 
 // Snapshot wraps the FSM's snapshot so that Persist is measured.
