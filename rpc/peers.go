@@ -399,6 +399,36 @@ func (p *Peers) prune(members []node.Member) {
 	}
 }
 
+// LeaderCommitIndex asks the leader, over its pooled connection, how far its
+// log is committed. A follower's own commit index trails the leader's by
+// whatever it has not been sent yet, so only the leader's figure says
+// whether the follower has caught up.
+func (p *Peers) LeaderCommitIndex(ctx context.Context) (uint64, error) {
+	if p == nil {
+		return 0, errors.New("no peer tracker")
+	}
+	p.mu.Lock()
+	n := p.node
+	p.mu.Unlock()
+	if n == nil {
+		return 0, errors.New("peer tracker not started")
+	}
+	li, ok := n.Leader()
+	switch {
+	case !ok:
+		return 0, errors.New("no leader")
+	case li.Self:
+		return n.Status().CommitIndex, nil
+	case li.PeerAdminAddr == "":
+		return 0, fmt.Errorf("leader %s has not recorded its admin address yet", li.ID)
+	}
+	st, err := p.ask(ctx, node.Member{ID: li.ID, PeerAdminAddr: li.PeerAdminAddr})
+	if err != nil {
+		return 0, err
+	}
+	return st.CommitIndex, nil
+}
+
 // Holding counts the other members whose applied index has reached index
 // (so they hold that committed entry), asking each over its pooled
 // connection until want of them have, or ctx ends. It asks at least once,

@@ -66,7 +66,7 @@ func (s *Server) ready(ctx context.Context) (string, bool) {
 	}
 	ctx, cancel := context.WithTimeout(ctx, 2*readyWait)
 	defer cancel()
-	commit, err := s.Admin.LeaderCommitIndex(ctx)
+	commit, err := s.peers.LeaderCommitIndex(ctx)
 	if err != nil {
 		return fmt.Sprintf("cannot ask the leader how far it has committed: %v", err), false
 	}
