@@ -77,41 +77,6 @@ if [[ "${1:-}" == --launch ]]; then
   exit 0
 fi
 
-# ours PID: PID is alive and runs in our state dir (every process starts in
-# STATE/data/NAME, and Redis stays in its `dir` there; Redis rewrites its
-# command line, so that cannot tell), so a recycled PID is never signalled.
-ours() {
-  local cwd
-  cwd=$(readlink "/proc/$1/cwd" 2>/dev/null) || return 1
-  [[ "$cwd" == "$STATE"/* ]]
-}
-
-# stop_pids PID...: SIGTERM, wait up to 10 s, SIGKILL the rest.
-stop_pids() {
-  local pid left deadline
-  for pid in "$@"; do
-    if ours "$pid"; then
-      kill -TERM "$pid" 2>/dev/null || true
-    fi
-  done
-  deadline=$(($(now_ms) + 10000))
-  while :; do
-    left=()
-    for pid in "$@"; do
-      if ours "$pid" && [[ "$(sed -E 's/^.*\) ([A-Za-z]).*$/\1/' "/proc/$pid/stat" 2>/dev/null)" != Z ]]; then
-        left+=("$pid")
-      fi
-    done
-    ((${#left[@]} == 0)) && return 0
-    (($(now_ms) >= deadline)) && break
-    sleep 0.1
-  done
-  for pid in "${left[@]}"; do
-    warn "pid $pid did not stop after SIGTERM; sending SIGKILL"
-    kill -KILL "$pid" 2>/dev/null || true
-  done
-}
-
 # stop_names NAME...: stops the current processes of NAMEs.
 stop_names() {
   local name pids=()
@@ -194,25 +159,7 @@ fi
 CLIENTS=${BENCH_CLIENTS:-50}
 
 # --- dependencies ----------------------------------------------------------
-install_deps() {
-  local missing=() cmd pkg
-  for cmd in redis-server:redis-server redis-cli:redis-tools redis-benchmark:redis-tools etcd:etcd-server etcdctl:etcd-client; do
-    pkg=${cmd#*:}
-    command -v "${cmd%%:*}" >/dev/null 2>&1 || missing+=("$pkg")
-  done
-  ((${#missing[@]} == 0)) && return 0
-  mapfile -t missing < <(printf '%s\n' "${missing[@]}" | sort -u)
-  command -v apt-get >/dev/null 2>&1 || die "missing ${missing[*]} and no apt-get to install them"
-  local sudo=()
-  ((EUID == 0)) || sudo=(sudo)
-  say "installing ${missing[*]} from Debian's packages"
-  "${sudo[@]}" apt-get update -qq || die "apt-get update failed"
-  # Debian's packages start their services on install unless policy-rc.d
-  # says no; ours run on their own ports, so either way is fine.
-  DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq "${missing[@]}" >/dev/null ||
-    die "apt-get install ${missing[*]} failed"
-}
-install_deps
+apt_need redis-server:redis-server redis-cli:redis-tools redis-benchmark:redis-tools etcd:etcd-server etcdctl:etcd-client
 command -v go >/dev/null 2>&1 || die "go is not installed"
 
 STAMP=$(date -u '+%Y%m%dT%H%M%SZ')

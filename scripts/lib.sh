@@ -1,5 +1,5 @@
 # shellcheck shell=bash
-# Shared helpers for scripts/cluster.sh and scripts/test.sh.
+# Shared helpers for the scripts in scripts/.
 # Source it; do not run it. Needs only bash (4+) and coreutils.
 
 if ((BASH_VERSINFO[0] < 4 || (BASH_VERSINFO[0] == 4 && BASH_VERSINFO[1] < 3))); then
@@ -114,4 +114,62 @@ _resp_read_value() {
       ;;
     *) return 1 ;;
   esac
+}
+
+# apt_need CMD:PKG...: installs from Debian's packages the PKG of every CMD
+# that is not on PATH (one apt-get update, through sudo when not root), or
+# dies saying what is missing. Debian's packages may start their services on
+# install; the scripts run their own servers on their own ports either way.
+apt_need() {
+  local missing=() spec
+  for spec in "$@"; do
+    command -v "${spec%%:*}" >/dev/null 2>&1 || missing+=("${spec#*:}")
+  done
+  ((${#missing[@]} == 0)) && return 0
+  mapfile -t missing < <(printf '%s\n' "${missing[@]}" | sort -u)
+  command -v apt-get >/dev/null 2>&1 || die "missing ${missing[*]} and no apt-get to install them"
+  local sudo=()
+  ((EUID == 0)) || sudo=(sudo)
+  say "installing ${missing[*]} from Debian's packages"
+  "${sudo[@]}" apt-get update -qq || die "apt-get update failed"
+  DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq "${missing[@]}" >/dev/null ||
+    die "apt-get install ${missing[*]} failed"
+}
+
+# For scripts that start every process of theirs in a working directory
+# under $STATE (bench.sh, partition-bench.sh).
+#
+# ours PID: PID is alive and runs in our state dir (Redis rewrites its command
+# line, so that cannot tell), so a recycled PID is never signalled.
+ours() {
+  local cwd
+  cwd=$(readlink "/proc/$1/cwd" 2>/dev/null) || return 1
+  [[ "$cwd" == "$STATE"/* ]]
+}
+
+# stop_pids PID...: SIGTERM those that are ours, wait up to 10 s, SIGKILL the
+# rest.
+stop_pids() {
+  local pid left deadline
+  for pid in "$@"; do
+    if ours "$pid"; then
+      kill -TERM "$pid" 2>/dev/null || true
+    fi
+  done
+  deadline=$(($(now_ms) + 10000))
+  while :; do
+    left=()
+    for pid in "$@"; do
+      if ours "$pid" && [[ "$(sed -E 's/^.*\) ([A-Za-z]).*$/\1/' "/proc/$pid/stat" 2>/dev/null)" != Z ]]; then
+        left+=("$pid")
+      fi
+    done
+    ((${#left[@]} == 0)) && return 0
+    (($(now_ms) >= deadline)) && break
+    sleep 0.1
+  done
+  for pid in "${left[@]}"; do
+    warn "pid $pid did not stop after SIGTERM; sending SIGKILL"
+    kill -KILL "$pid" 2>/dev/null || true
+  done
 }

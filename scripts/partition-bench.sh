@@ -83,20 +83,7 @@ if ! command -v ip >/dev/null 2>&1; then
 fi
 
 # --- dependencies ----------------------------------------------------------
-install_deps() {
-  local missing=() cmd pkg
-  for cmd in redis-server:redis-server redis-cli:redis-tools; do
-    pkg=${cmd#*:}
-    command -v "${cmd%%:*}" >/dev/null 2>&1 || missing+=("$pkg")
-  done
-  ((${#missing[@]} == 0)) && return 0
-  command -v apt-get >/dev/null 2>&1 || die "missing ${missing[*]} and no apt-get to install them"
-  say "installing ${missing[*]} from Debian's packages"
-  apt-get update -qq || die "apt-get update failed"
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null ||
-    die "apt-get install ${missing[*]} failed"
-}
-install_deps
+apt_need redis-server:redis-server redis-cli:redis-tools
 command -v go >/dev/null 2>&1 || die "go is not installed"
 
 # --- process bookkeeping -------------------------------------------------
@@ -115,41 +102,6 @@ launch() {
   pid=$!
   printf '%s\n' "$pid" >"$STATE/pids/$name.pid"
   printf '%s %s\n' "$pid" "$name" >>"$STATE/all.pids"
-}
-
-# ours PID: PID is alive and runs in our state dir (every process starts in
-# STATE/data/NAME and Redis stays in its `dir` there), so a recycled PID is
-# never signalled.
-ours() {
-  local cwd
-  cwd=$(readlink "/proc/$1/cwd" 2>/dev/null) || return 1
-  [[ "$cwd" == "$STATE"/* ]]
-}
-
-# stop_pids PID...: SIGTERM, wait up to 10 s, SIGKILL the rest.
-stop_pids() {
-  local pid left deadline
-  for pid in "$@"; do
-    if ours "$pid"; then
-      kill -TERM "$pid" 2>/dev/null || true
-    fi
-  done
-  deadline=$(($(now_ms) + 10000))
-  while :; do
-    left=()
-    for pid in "$@"; do
-      if ours "$pid" && [[ "$(sed -E 's/^.*\) ([A-Za-z]).*$/\1/' "/proc/$pid/stat" 2>/dev/null)" != Z ]]; then
-        left+=("$pid")
-      fi
-    done
-    ((${#left[@]} == 0)) && return 0
-    (($(now_ms) >= deadline)) && break
-    sleep 0.1
-  done
-  for pid in "${left[@]}"; do
-    warn "pid $pid did not stop after SIGTERM; sending SIGKILL"
-    kill -KILL "$pid" 2>/dev/null || true
-  done
 }
 
 # --- the network -----------------------------------------------------------
