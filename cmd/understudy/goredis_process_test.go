@@ -19,7 +19,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -534,22 +533,7 @@ func TestGoRedis_FullClusterRestart(t *testing.T) {
 		pttlBefore[i] = d
 	}
 	measuredBefore := time.Now()
-
-	for _, p := range c.procs {
-		p.signal(syscall.SIGTERM)
-	}
-	for _, p := range c.procs {
-		code, ok := p.wait(15 * time.Second)
-		if !ok {
-			t.Fatalf("%s still running 15s after SIGTERM", p.id)
-		}
-		if code != 0 {
-			t.Errorf("%s exited with %d after SIGTERM, want 0", p.id, code)
-		}
-	}
-	for _, p := range c.procs {
-		p.restart()
-	}
+	c.restartAll(t)
 	leader = findLeader(t, c, 20*time.Second)
 	lc = grClient(t, leader.clientAddr)
 	t.Logf("after restart: leader %s", leader.id)

@@ -214,6 +214,28 @@ func (p *proc) term() int {
 	return code
 }
 
+// restartAll stops every node at once with SIGTERM, as `cluster.sh down`
+// does, requires each to exit 0 within 15 s, and starts them all again on
+// their data.
+func (c *cluster) restartAll(t *testing.T) {
+	t.Helper()
+	for _, p := range c.procs {
+		p.signal(syscall.SIGTERM)
+	}
+	for _, p := range c.procs {
+		code, ok := p.wait(15 * time.Second)
+		if !ok {
+			t.Fatalf("%s still running 15s after SIGTERM", p.id)
+		}
+		if code != 0 {
+			t.Errorf("%s exited with %d after SIGTERM, want 0", p.id, code)
+		}
+	}
+	for _, p := range c.procs {
+		p.restart()
+	}
+}
+
 // restart starts the process again with the same flags and data directory.
 func (p *proc) restart() {
 	p.t.Helper()

@@ -8,7 +8,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -270,23 +269,7 @@ func TestProcess_FullClusterRestart(t *testing.T) {
 	}
 	t.Logf("wrote %d keys; leader %s", n, leader.id)
 
-	// SIGTERM all three at once, as `cluster.sh down` does.
-	for _, p := range c.procs {
-		p.signal(syscall.SIGTERM)
-	}
-	for _, p := range c.procs {
-		code, ok := p.wait(15 * time.Second)
-		if !ok {
-			t.Fatalf("%s still running 15s after SIGTERM", p.id)
-		}
-		if code != 0 {
-			t.Errorf("%s exited with %d after SIGTERM, want 0", p.id, code)
-		}
-	}
-
-	for _, p := range c.procs {
-		p.restart()
-	}
+	c.restartAll(t) // SIGTERM all three at once, as `cluster.sh down` does
 	leader = findLeader(t, c, 20*time.Second)
 	t.Logf("after restart: leader %s", leader.id)
 	for _, p := range c.procs {
