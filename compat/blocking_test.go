@@ -23,16 +23,7 @@ type blockTarget struct{ name, addr string }
 // the blocking one (it sent nothing after it).
 func blockedOn(addr string, cmds ...string) func(t *testing.T, name string) bool {
 	return func(t *testing.T, name string) bool {
-		c, err := dialRaw(addr, 2)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer c.Close()
-		v, err := c.do("CLIENT", "LIST")
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, line := range strings.Split(v.s, "\n") {
+		for _, line := range strings.Split(clientList(t, addr), "\n") {
 			if !strings.Contains(line, " name="+name+" ") {
 				continue
 			}
@@ -244,6 +235,11 @@ func TestCompat_BlockedClientLeadershipTransfer(t *testing.T) {
 // blockedClients counts the clients CLIENT LIST on addr shows blocked
 // (flags=b, as Redis shows them) in a command on key.
 func blockedClients(t *testing.T, addr string) int {
+	return strings.Count(clientList(t, addr), " flags=b ")
+}
+
+// clientList is CLIENT LIST on addr, asked over a connection of its own.
+func clientList(t *testing.T, addr string) string {
 	c, err := dialRaw(addr, 2)
 	if err != nil {
 		t.Fatal(err)
@@ -253,7 +249,7 @@ func blockedClients(t *testing.T, addr string) int {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return strings.Count(v.s, " flags=b ")
+	return v.s
 }
 
 // TestCompat_BlockingFIFO: clients blocked on a key are served in the order

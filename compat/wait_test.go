@@ -23,11 +23,6 @@ func TestCompat_WAIT(t *testing.T) {
 	ctx := ctxT(t, 30*time.Second)
 
 	// WAIT asks about this connection's last write: one connection each.
-	conn := func(addr string) *redis.Conn {
-		c := newClient(t, addr, 2).Conn()
-		t.Cleanup(func() { c.Close() })
-		return c
-	}
 	wait := func(c *redis.Conn, n, timeoutMs int) (int64, time.Duration) {
 		t.Helper()
 		start := time.Now()
@@ -42,7 +37,7 @@ func TestCompat_WAIT(t *testing.T) {
 		name string
 		addr string
 	}{{"leader", l.addr()}, {"follower", fs[0].addr()}} {
-		c := conn(via.addr)
+		c := singleConn(t, via.addr)
 		if err := c.Set(ctx, "wait."+via.name, "v", 0).Err(); err != nil {
 			t.Fatal(err)
 		}
@@ -54,7 +49,7 @@ func TestCompat_WAIT(t *testing.T) {
 		}
 	}
 
-	c := conn(l.addr())
+	c := singleConn(t, l.addr())
 	cl.stop(fs[1])
 	waitFor(t, 10*time.Second, func() bool { return c.Set(ctx, "wait.degraded", "v", 0).Err() == nil },
 		"SET with one follower down")
@@ -90,23 +85,18 @@ func TestCompat_WAITAfterBlockingPop(t *testing.T) {
 	l := cl.leader(t)
 	fs := cl.followers(l)
 	ctx := ctxT(t, 30*time.Second)
-	conn := func(addr string) *redis.Conn {
-		c := newClient(t, addr, 2).Conn()
-		t.Cleanup(func() { c.Close() })
-		return c
-	}
 	pops := []struct {
 		name string
 		c    *redis.Conn
 		pop  func(c *redis.Conn, key string) error
 	}{
-		{"BLPOP via the leader", conn(l.addr()), func(c *redis.Conn, key string) error {
+		{"BLPOP via the leader", singleConn(t, l.addr()), func(c *redis.Conn, key string) error {
 			return c.BLPop(ctx, 5*time.Second, key).Err()
 		}},
-		{"BLMOVE via the leader", conn(l.addr()), func(c *redis.Conn, key string) error {
+		{"BLMOVE via the leader", singleConn(t, l.addr()), func(c *redis.Conn, key string) error {
 			return c.BLMove(ctx, key, key+".dst", "LEFT", "LEFT", 5*time.Second).Err()
 		}},
-		{"BRPOP via a follower", conn(fs[0].addr()), func(c *redis.Conn, key string) error {
+		{"BRPOP via a follower", singleConn(t, fs[0].addr()), func(c *redis.Conn, key string) error {
 			return c.BRPop(ctx, 5*time.Second, key).Err()
 		}},
 	}
@@ -134,7 +124,7 @@ func TestCompat_WAITAfterBlockingPop(t *testing.T) {
 			}
 		}
 	})
-	pusher := conn(l.addr())
+	pusher := singleConn(t, l.addr())
 	for _, p := range pops {
 		key := "wb.pop." + p.name
 		if err := pusher.RPush(ctx, key, "e").Err(); err != nil {
@@ -148,4 +138,12 @@ func TestCompat_WAITAfterBlockingPop(t *testing.T) {
 				p.name, got, err)
 		}
 	}
+}
+
+// singleConn is one dedicated connection to addr (WAIT asks about the last
+// write of the connection it is sent on), closed when the test ends.
+func singleConn(t *testing.T, addr string) *redis.Conn {
+	c := newClient(t, addr, 2).Conn()
+	t.Cleanup(func() { c.Close() })
+	return c
 }
