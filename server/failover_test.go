@@ -270,24 +270,11 @@ func TestCluster_ForwardedWriteLeaderDiesMidRequest(t *testing.T) {
 	if nl := leader(t, nodes); nl != l {
 		l = nl // an election on a loaded machine: carry on with the new leader
 	}
-	term := l.s.Node.Raft().CurrentTerm()
 	via := followers(nodes, l)[0]
 	c := mustClient(t, via.clientAddr())
 	c.mustReply(t, okReply(), "SET", "warm", "up") // via now holds a connection to l for c
 
-	lastBefore := l.s.Node.Raft().LastIndex()
-	l.gate.hold()
-	type result struct {
-		r   reply
-		err error
-	}
-	got := make(chan result, 1)
-	go func() {
-		r, err := c.Do("INCR", "once")
-		got <- result{r, err}
-	}()
-	waitFor(t, 5*time.Second, func() bool { return l.s.Node.Raft().LastIndex() > lastBefore },
-		"the forwarded INCR never reached the log of leader %s (term %d when sent): %s", l.id, term, stateOf(nodes))
+	got := proposeHeld(t, l, c, "INCR", "once") // forwarded by via
 	select {
 	case res := <-got:
 		t.Fatalf("INCR answered before the leader died, while it could not commit: %s %v", res.r, res.err)
@@ -308,7 +295,7 @@ func TestCluster_ForwardedWriteLeaderDiesMidRequest(t *testing.T) {
 	}()
 	isolate(l, nodes)
 
-	var res result
+	var res doResult
 	select {
 	case res = <-got:
 	case <-time.After(8 * time.Second):

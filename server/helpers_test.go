@@ -434,6 +434,30 @@ func (l *logSink) String() string {
 	return strings.Join(l.lines[max(0, len(l.lines)-l.max):], "\n")
 }
 
+// doResult is what one respClient.Do returned.
+type doResult struct {
+	r   reply
+	err error
+}
+
+// proposeHeld holds l's outgoing replication, sends args on c in the
+// background and returns once the command is in l's log: proposed, but
+// unable to commit until l.gate opens. The channel gets the reply.
+func proposeHeld(t *testing.T, l *testNode, c *respClient, args ...string) <-chan doResult {
+	t.Helper()
+	lastBefore := l.s.Node.Raft().LastIndex()
+	term := l.s.Node.Raft().CurrentTerm()
+	l.gate.hold()
+	got := make(chan doResult, 1)
+	go func() {
+		r, err := c.Do(args...)
+		got <- doResult{r, err}
+	}()
+	waitFor(t, 5*time.Second, func() bool { return l.s.Node.Raft().LastIndex() > lastBefore },
+		"%q never reached the log of leader %s (term %d when sent)", args, l.id, term)
+	return got
+}
+
 // gatedTransport is an in-memory transport whose outgoing log replication
 // can be held: while held, AppendEntries RPCs that carry entries block (and
 // then fail), but heartbeats still pass, so a leader keeps its lease and its

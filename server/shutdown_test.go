@@ -36,19 +36,7 @@ func TestShutdown_LeaderDrainsClientsThenHandsOver(t *testing.T) {
 	c.mustReply(t, okReply(), "SET", "before", "1")
 
 	// A write in flight: proposed, not yet committed.
-	lastBefore := l.s.Node.Raft().LastIndex()
-	l.gate.hold()
-	type result struct {
-		r   reply
-		err error
-	}
-	got := make(chan result, 1)
-	go func() {
-		r, err := c.Do("SET", "inflight", "v")
-		got <- result{r, err}
-	}()
-	waitFor(t, 5*time.Second, func() bool { return l.s.Node.Raft().LastIndex() > lastBefore },
-		"the write never reached the leader's log")
+	got := proposeHeld(t, l, c, "SET", "inflight", "v")
 
 	srv := l.s
 	stopped := make(chan error, 1)
@@ -75,7 +63,7 @@ func TestShutdown_LeaderDrainsClientsThenHandsOver(t *testing.T) {
 
 	// Let it commit: the client gets its OK, then the farewell, then EOF.
 	l.gate.open()
-	var res result
+	var res doResult
 	select {
 	case res = <-got:
 	case <-time.After(8 * time.Second):
