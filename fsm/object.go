@@ -145,11 +145,7 @@ func cmdObject(c *ctx, argv [][]byte) Value {
 		if len(argv) != 2 {
 			return Err("ERR wrong number of arguments for 'object|help' command")
 		}
-		out := make([]Value, len(objectHelp))
-		for i, l := range objectHelp {
-			out[i] = Simple(l)
-		}
-		return Array(out)
+		return SimpleLines(objectHelp)
 	case eqFold(sub, "encoding"), eqFold(sub, "refcount"), eqFold(sub, "idletime"), eqFold(sub, "freq"):
 		if len(argv) != 3 {
 			return Err("ERR wrong number of arguments for 'object|" + lowerASCII(sub) + "' command")

@@ -53,6 +53,16 @@ var (
 // Simple returns a simple-string reply.
 func Simple(s string) Value { return Value{Kind: KindSimple, Str: []byte(s)} }
 
+// SimpleLines returns an array of simple strings, one per line: the shape of
+// Redis's HELP replies.
+func SimpleLines(lines []string) Value {
+	out := make([]Value, len(lines))
+	for i, l := range lines {
+		out[i] = Simple(l)
+	}
+	return Array(out)
+}
+
 // Err returns an error reply; s is the whole text, e.g. "ERR syntax error".
 func Err(s string) Value { return Value{Kind: KindError, Str: []byte(s)} }
 

@@ -119,9 +119,5 @@ func aclHelp() fsm.Value {
 		"    Prints this help.",
 		"Users are fixed at start-up (--requirepass, --aclfile): SETUSER, DELUSER, LOAD and SAVE are not supported.",
 	}
-	out := make([]fsm.Value, len(lines))
-	for i, l := range lines {
-		out[i] = fsm.Simple(l)
-	}
-	return fsm.Array(out)
+	return fsm.SimpleLines(lines)
 }

@@ -299,11 +299,7 @@ func clientHelp() fsm.Value {
 		"HELP",
 		"    Print this help.",
 	}
-	out := make([]fsm.Value, len(lines))
-	for i, l := range lines {
-		out[i] = fsm.Simple(l)
-	}
-	return fsm.Array(out)
+	return fsm.SimpleLines(lines)
 }
 
 // configValues is the read-only view CONFIG GET offers.

@@ -215,11 +215,7 @@ func cmdSlowlog(c *conn, argv [][]byte) fsm.Value {
 			l.reset()
 			return fsm.OK
 		}
-		out := make([]fsm.Value, len(slowlogHelp))
-		for i, line := range slowlogHelp {
-			out[i] = fsm.Simple(line)
-		}
-		return fsm.Array(out)
+		return fsm.SimpleLines(slowlogHelp)
 	}
 	return fsm.Err("ERR unknown subcommand '" + oneLine(string(argv[1])) + "'. Try SLOWLOG HELP.")
 }
