@@ -232,13 +232,30 @@ func liveNodes(nodes []*testNode) []*testNode {
 	return out
 }
 
+var (
+	portsMu   sync.Mutex
+	portsUsed = map[string]bool{}
+)
+
+// mustFreeAddr returns a 127.0.0.1 address that was free a moment ago and
+// that this test binary has not handed out before (addresses are drawn at
+// random and several are taken before any is listened on).
 func mustFreeAddr(t *testing.T) string {
 	t.Helper()
-	a, err := FreeAddr()
-	if err != nil {
-		t.Fatalf("free address: %v", err)
+	portsMu.Lock()
+	defer portsMu.Unlock()
+	for range 100 {
+		a, err := FreeAddr()
+		if err != nil {
+			t.Fatalf("free address: %v", err)
+		}
+		if !portsUsed[a] {
+			portsUsed[a] = true
+			return a
+		}
 	}
-	return a
+	t.Fatal("no free address")
+	return ""
 }
 
 // waitFor polls cond every few milliseconds until it holds, failing the test

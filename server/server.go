@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"net"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/understudy/understudy/node"
@@ -307,12 +309,28 @@ func (s *Server) Close() error {
 	return err
 }
 
-// FreeAddr returns a free 127.0.0.1 port address (tests and scripts).
+// FreeAddr returns a 127.0.0.1 address whose port was free a moment ago
+// (tests and scripts). The caller listens on it later, so the port is drawn
+// from below Linux's ephemeral range (32768 and up): a port the kernel hands
+// out for ":0" is also what it gives the next outgoing connection or ":0"
+// listener of any process, which can take it before the caller listens.
 func FreeAddr() (string, error) {
+	for range 100 {
+		addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(freePortLow+rand.IntN(freePortHigh-freePortLow)))
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			continue // in use: draw again
+		}
+		ln.Close()
+		return addr, nil
+	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		return "", err
+		return "", fmt.Errorf("find a free port: %w", err)
 	}
 	defer ln.Close()
 	return ln.Addr().String(), nil
 }
+
+// FreeAddr draws ports from [freePortLow, freePortHigh).
+const freePortLow, freePortHigh = 20000, 32768

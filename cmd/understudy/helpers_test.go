@@ -13,6 +13,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/understudy/understudy/server"
 )
 
 // binPath is the understudy binary built once by TestMain.
@@ -41,24 +43,23 @@ func runTests(m *testing.M) int {
 var (
 	portsMu sync.Mutex
 	// portsUsed keeps this test binary from handing out one port twice.
-	portsUsed = map[int]bool{}
+	portsUsed = map[string]bool{}
 )
 
-// freeAddr returns a 127.0.0.1 address whose port was free a moment ago.
+// freeAddr returns a 127.0.0.1 address whose port was free a moment ago
+// (server.FreeAddr) and that this test binary has not handed out before.
 func freeAddr(t testing.TB) string {
 	t.Helper()
 	portsMu.Lock()
 	defer portsMu.Unlock()
 	for range 100 {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		a, err := server.FreeAddr()
 		if err != nil {
 			t.Fatalf("free port: %v", err)
 		}
-		port := ln.Addr().(*net.TCPAddr).Port
-		ln.Close()
-		if !portsUsed[port] {
-			portsUsed[port] = true
-			return net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+		if !portsUsed[a] {
+			portsUsed[a] = true
+			return a
 		}
 	}
 	t.Fatal("no free port")
