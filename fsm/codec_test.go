@@ -59,7 +59,7 @@ func TestEntryRoundTrip(t *testing.T) {
 			t.Fatalf("entry %d: AppendEntry clobbered dst", i)
 		}
 		enc = enc[6:]
-		if enc[0] != fsm.EntryVersion || enc[1] != fsm.EntryBatch {
+		if enc[0] != fsm.EntryVersion2 || enc[1] != fsm.EntryBatch {
 			t.Fatalf("entry %d: header % x", i, enc[:2])
 		}
 		if n := fsm.EncodedSize(e); n < len(enc) {
@@ -73,7 +73,7 @@ func TestEntryRoundTrip(t *testing.T) {
 			t.Fatalf("entry %d: decoded %+v, want %+v", i, d, e)
 		}
 		// The batcher's path, header then commands then seal, gives the same bytes.
-		alt := fsm.AppendHeader(nil, e.Type, e.Time, e.Seed, len(e.Cmds))
+		alt := fsm.AppendHeader(nil, fsm.EntryVersion2, e.Type, e.Time, e.Seed, len(e.Cmds))
 		for _, c := range e.Cmds {
 			alt = fsm.AppendCmd(alt, c)
 		}
@@ -98,21 +98,28 @@ func TestDecodeEntryTruncated(t *testing.T) {
 func TestDecodeEntryRejects(t *testing.T) {
 	// The structural checks behind the checksum: each case damages an
 	// unsealed entry and seals it again, as a buggy writer would.
-	body := fsm.AppendCmd(fsm.AppendHeader(nil, fsm.EntryBatch, t0, 3, 1), fsm.Cmd{Op: fsm.OpClient, Argv: bargs([]string{"SET", "k", "v"})})
+	body := fsm.AppendCmd(fsm.AppendHeader(nil, fsm.EntryVersion2, fsm.EntryBatch, t0, 3, 1), fsm.Cmd{Op: fsm.OpClient, Argv: bargs([]string{"SET", "k", "v"})})
 	good := fsm.SealEntry(bytes.Clone(body), 0)
 	const opAt = 2 + 8 + 8 + 1 // header, time, seed, command count
 	mutate := func(f func(b []byte) []byte) []byte { return fsm.SealEntry(f(bytes.Clone(body)), 0) }
-	header := fsm.AppendHeader(nil, fsm.EntryBatch, 0, 0, 0)[:18]
+	header := fsm.AppendHeader(nil, fsm.EntryVersion2, fsm.EntryBatch, 0, 0, 0)[:18]
 	cases := []struct {
 		name, wantErr string
 		data          []byte
 	}{
 		{"empty", "truncated", nil},
-		{"bad version", "version", mutate(func(b []byte) []byte { b[0] = fsm.EntryVersion + 1; return b })},
+		{"bad version", "newer build", mutate(func(b []byte) []byte { b[0] = fsm.EntryVersion3 + 1; return b })},
 		{"version zero", "version", mutate(func(b []byte) []byte { b[0] = 0; return b })},
 		{"version 1 (no checksum)", "checksum", append([]byte{1}, body[1:]...)},
 		{"bad type", "type", mutate(func(b []byte) []byte { b[1] = 0x7f; return b })},
-		{"bad op", "op", mutate(func(b []byte) []byte { b[opAt] = 2; return b })},
+		{"bad op", "op", mutate(func(b []byte) []byte { b[opAt] = 4; return b })},
+		{"database in version 2", "database", mutate(func(b []byte) []byte {
+			return fsm.AppendCmd(b[:opAt], fsm.Cmd{DB: 3, Argv: bargs([]string{"SET", "k", "v"})})
+		})},
+		{"database 0 spelled out", "database", mutate(func(b []byte) []byte {
+			b[0] = fsm.EntryVersion3
+			return append(append(b[:opAt], 2, 0), b[opAt+1:]...)
+		})},
 		{"trailing byte", "trailing", mutate(func(b []byte) []byte { return append(b, 0) })},
 		{"trailing command", "trailing", mutate(func(b []byte) []byte { return fsm.AppendCmd(b, fsm.Cmd{Argv: bargs([]string{"GET", "k"})}) })},
 		{"zero argc", "argument count", mutate(func(b []byte) []byte { b[opAt+1] = 0; return b })},

@@ -18,7 +18,7 @@ func raftLog(idx uint64, e *fsm.Entry) *raft.Log {
 // dumpKey renders everything a read can see of key: type, encoding, TTL
 // and the whole value, in the value's own order.
 func dumpKey(f *fsm.FSM, now int64, key string) string {
-	read := func(args ...string) string { return fmtValue(f.Read(now, 0, bargs(args))) }
+	read := func(args ...string) string { return fmtValue(f.Read(0, now, 0, bargs(args))) }
 	typ := read("TYPE", key)
 	var val string
 	switch typ {
@@ -154,7 +154,7 @@ func TestCopyOnWriteConcurrentPersist(t *testing.T) {
 				for _, k := range keys {
 					_ = dumpKey(h.f, h.now, k)
 				}
-				h.f.Read(h.now, 1, bargs([]string{"HSCAN", "hbig", "0", "COUNT", "5"}))
+				h.f.Read(0, h.now, 1, bargs([]string{"HSCAN", "hbig", "0", "COUNT", "5"}))
 			}
 		}()
 		for i := range 30 {
@@ -205,7 +205,13 @@ func TestSnapshotRoundTripCollections(t *testing.T) {
 func TestApplyHookKeys(t *testing.T) {
 	f := fsm.New()
 	var got [][]string
-	f.SetApplyHook(func(_ uint64, keys []string) { got = append(got, keys) })
+	f.SetApplyHook(func(_ uint64, keys []fsm.DBKey) {
+		var names []string
+		for _, k := range keys {
+			names = append(names, fmt.Sprintf("%d:%s", k.DB, k.Key))
+		}
+		got = append(got, names)
+	})
 	apply := func(idx uint64, cmds ...[]string) {
 		e := &fsm.Entry{Type: fsm.EntryBatch, Time: t0}
 		for _, c := range cmds {
@@ -217,7 +223,7 @@ func TestApplyHookKeys(t *testing.T) {
 	apply(2, []string{"LMOVE", "a", "c", "LEFT", "LEFT"}, []string{"LLEN", "a"})
 	apply(3, []string{"SADD", "s", "x"}, []string{"SADD", "s", "x"})
 	apply(4, []string{"LPOP", "nope"})
-	want := fmt.Sprint([][]string{{"a", "b"}, {"c", "a"}, {"s"}, nil})
+	want := fmt.Sprint([][]string{{"0:a", "0:b"}, {"0:c", "0:a"}, {"0:s"}, nil})
 	if fmt.Sprint(got) != want {
 		t.Fatalf("hook keys %q, want %s", got, want)
 	}

@@ -3,6 +3,7 @@ package fsm_test
 import (
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -12,7 +13,7 @@ import (
 )
 
 func readAt(h *harness, now int64, args ...string) string {
-	return fmtValue(h.f.Read(now, 1, bargs(args)))
+	return fmtValue(h.f.Read(0, now, 1, bargs(args)))
 }
 
 // TestExpiryReads: a read judges a TTL by the time it is given (never older
@@ -103,20 +104,20 @@ func TestInternalExpired(t *testing.T) {
 	h.do(t, "SET", "c", "3")
 	h.do(t, "SET", "r", "4", "PX", "50")
 	// ExpiredKeys judges by the time it is given, in expiry order.
-	if got := h.f.ExpiredKeys(t0+1000, 10); !slices.Equal(got, []string{"r", "a", "b"}) {
-		t.Fatalf("ExpiredKeys(t0+1000) = %q, want [r a b]", got)
+	if got := h.f.ExpiredKeys(t0+1000, 10); !slices.Equal(dbKeyNames(got), []string{"r", "a", "b"}) {
+		t.Fatalf("ExpiredKeys(t0+1000) = %v, want [r a b]", got)
 	}
-	if got := h.f.ExpiredKeys(t0+150, 10); !slices.Equal(got, []string{"r", "a"}) {
-		t.Fatalf("ExpiredKeys(t0+150) = %q", got)
+	if got := h.f.ExpiredKeys(t0+150, 10); !slices.Equal(dbKeyNames(got), []string{"r", "a"}) {
+		t.Fatalf("ExpiredKeys(t0+150) = %v", got)
 	}
-	if got := h.f.ExpiredKeys(t0+150, 1); !slices.Equal(got, []string{"r"}) {
-		t.Fatalf("ExpiredKeys(t0+150, 1) = %q", got)
+	if got := h.f.ExpiredKeys(t0+150, 1); !slices.Equal(dbKeyNames(got), []string{"r"}) {
+		t.Fatalf("ExpiredKeys(t0+150, 1) = %v", got)
 	}
-	if got := h.f.ExpiredKeys(t0+100, 10); !slices.Equal(got, []string{"r"}) {
-		t.Fatalf("ExpiredKeys(t0+100) = %q: a key is not expired during its last millisecond", got)
+	if got := h.f.ExpiredKeys(t0+100, 10); !slices.Equal(dbKeyNames(got), []string{"r"}) {
+		t.Fatalf("ExpiredKeys(t0+100) = %v: a key is not expired during its last millisecond", got)
 	}
 	if got := h.f.ExpiredKeys(t0, 10); len(got) != 0 {
-		t.Fatalf("ExpiredKeys(t0) = %q", got)
+		t.Fatalf("ExpiredKeys(t0) = %v", got)
 	}
 
 	// r was re-set without a TTL after the leader listed it: the stale
@@ -141,7 +142,7 @@ func TestInternalExpired(t *testing.T) {
 		t.Fatalf("expired b after its expiry = %s, want :1", got)
 	}
 	if got := h.f.ExpiredKeys(t0+1_000_000, 10); len(got) != 0 {
-		t.Fatalf("ExpiredKeys after deletion = %q", got)
+		t.Fatalf("ExpiredKeys after deletion = %v", got)
 	}
 }
 
@@ -185,9 +186,9 @@ func TestApplyRaftLog(t *testing.T) {
 	f := fsm.New()
 	var hooked []uint64
 	var hookKeys [][]string
-	f.SetApplyHook(func(i uint64, keys []string) {
+	f.SetApplyHook(func(i uint64, keys []fsm.DBKey) {
 		hooked = append(hooked, i)
-		hookKeys = append(hookKeys, keys)
+		hookKeys = append(hookKeys, dbKeyNames(keys))
 	})
 	e := &fsm.Entry{Type: fsm.EntryBatch, Time: t0, Seed: 7, Cmds: []fsm.Cmd{
 		{Op: fsm.OpClient, Argv: bargs([]string{"SET", "k", "v"})},
@@ -224,4 +225,17 @@ func TestApplyRaftLog(t *testing.T) {
 		}
 	}()
 	f.Apply(&raft.Log{Index: 7, Type: raft.LogCommand, Data: []byte{9, 9, 9}})
+}
+
+// dbKeyNames is the keys' names (of database 0; others as "db:key").
+func dbKeyNames(keys []fsm.DBKey) []string {
+	var out []string
+	for _, k := range keys {
+		if k.DB != 0 {
+			out = append(out, strconv.Itoa(k.DB)+":"+k.Key)
+			continue
+		}
+		out = append(out, k.Key)
+	}
+	return out
 }

@@ -9,8 +9,10 @@ import (
 	"io"
 	"maps"
 	"sync"
+	"sync/atomic"
 
 	"github.com/hashicorp/raft"
+	"github.com/understudy/understudy/fsm/script"
 )
 
 // NodeMeta is what the cluster knows about a member beyond its Raft address.
@@ -54,17 +56,52 @@ type Result struct {
 // FSM implements raft.FSM. Readers take mu for reading; Apply and Restore
 // take it for writing, so a read never sees half of a batch or of a restore.
 type FSM struct {
-	mu      sync.RWMutex
-	ks      *keyspace
+	mu sync.RWMutex
+	// dbs are the databases by number (db.go); nil until first written.
+	dbs []*keyspace
+	// empty stands in for a database a read names that does not exist.
+	empty   *keyspace
 	clock   int64 // the replicated clock: the newest entry time applied, Unix ms
 	applied uint64
 	meta    map[string]NodeMeta
+	// level is the cluster feature level every member has (Level; internal
+	// "level" entries raise it, never lower it).
+	level Level
+	// databases is how many databases clients may use: fixed when the
+	// cluster reaches level 2 (before, only database 0 exists).
+	databases int
+	// gen is the copy-on-write generation of every database (keyspace.gen):
+	// bumped by each snapshot.
+	gen uint64
+	// conf is the replicated configuration (config.go).
+	conf conf
+	// relay is the relay secret (relay.go).
+	relay relaySecret
+	// evicted counts keys deleted for maxmemory (evict.go): a statistic,
+	// not state.
+	evicted atomic.Int64
+	// expired counts keys deleted by "expired" entries (a statistic).
+	expired atomic.Int64
+	// hllCounts remembers PFCOUNT's recent counts (hll.go): node-local,
+	// never part of the state.
+	hllCounts hllCounts
 	// onApply, if set, is told the keys a batch changed, after it is applied.
 	// Used by the leader to wake blocked clients; never affects state.
-	onApply func(index uint64, keys []string)
+	onApply func(index uint64, keys []DBKey)
 	// onPublish receives the messages PUBLISH commands of an entry carried.
 	onPublish func([]Message)
 	published []Message // filled during one Apply, handed to onPublish
+	// scr is the replicated script cache and function libraries
+	// (scripting.go).
+	scr scripting
+	// eng runs scripts (node-local: pooled Lua states); nil if gopher-lua's
+	// internals are not what package script needs.
+	eng *script.Engine
+	// readScripts are compiled bodies of scripts run as reads (node-local).
+	readScripts compiled
+	scriptHooks atomic.Pointer[ScriptHooks]
+	// scrCounts mirror the cache's and libraries' sizes (ScriptCounts).
+	scrCounts [3]atomic.Int64
 	// onUndecodable, if set, is told of an entry that does not decode; it
 	// must not return until the node has stopped (SetUndecodableHook).
 	onUndecodable func(l *raft.Log, err error)
@@ -72,15 +109,17 @@ type FSM struct {
 
 // New returns an empty state machine.
 func New() *FSM {
-	return &FSM{ks: newKeyspace(), meta: map[string]NodeMeta{}}
+	eng, _ := script.NewEngine() // nil: every script command says scripting is unavailable
+	return &FSM{empty: newKeyspace(), meta: map[string]NodeMeta{}, level: Level1, conf: newConf(),
+		scr: newScripting(), eng: eng}
 }
 
 // SetApplyHook registers fn to be called, outside the lock, after each
 // applied entry, with the keys the entry wrote (created, changed or
-// deleted, each once, in the order first written; nil if none). FLUSHALL and
-// FLUSHDB report no keys. The RESP layer uses it to wake clients blocked on
-// a list.
-func (f *FSM) SetApplyHook(fn func(index uint64, keys []string)) {
+// deleted, each once, in the order first written; nil if none). FLUSHDB,
+// FLUSHALL and SWAPDB report AllKeys of each database they changed. The
+// RESP layer uses it to wake clients blocked on a list.
+func (f *FSM) SetApplyHook(fn func(index uint64, keys []DBKey)) {
 	f.mu.Lock()
 	f.onApply = fn
 	f.mu.Unlock()
@@ -105,6 +144,9 @@ func (f *FSM) Apply(l *raft.Log) interface{} {
 		return nil
 	}
 	e, err := DecodeEntry(l.Data)
+	if err == nil {
+		err = e.checkLevel()
+	}
 	if err != nil {
 		f.mu.RLock()
 		undecodable := f.onUndecodable
@@ -117,12 +159,13 @@ func (f *FSM) Apply(l *raft.Log) interface{} {
 	}
 	f.mu.Lock()
 	hook := f.onApply
-	var touched []string
+	var touched []DBKey
+	var tp *[]DBKey
 	if hook != nil {
-		f.ks.touched = &touched
+		tp = &touched
 	}
-	res := f.applyLocked(l.Index, e)
-	f.ks.touched = nil
+	res := f.applyLocked(l.Index, e, tp)
+	f.eachDB(func(ks *keyspace) { ks.touched, ks.f = nil, nil })
 	msgs, pub := f.published, f.onPublish
 	f.published = nil
 	f.mu.Unlock()
@@ -135,31 +178,32 @@ func (f *FSM) Apply(l *raft.Log) interface{} {
 	return res
 }
 
-func (f *FSM) applyLocked(index uint64, e *Entry) *Result {
+func (f *FSM) applyLocked(index uint64, e *Entry, touched *[]DBKey) *Result {
 	if e.Time > f.clock {
 		f.clock = e.Time
 	}
-	f.ks.index, f.ks.clock = index, f.clock
-	c := &ctx{f: f, ks: f.ks, now: f.clock, write: true, seed: e.Seed ^ index}
+	c := &ctx{f: f, now: f.clock, write: true, seed: e.Seed ^ index, index: index, touched: touched}
 	res := &Result{Replies: make([]Value, len(e.Cmds))}
 	for i, cmd := range e.Cmds {
+		c.use(cmd.DB)
 		if cmd.Op == OpInternal {
 			res.Replies[i] = runInternal(c, cmd.Argv)
 		} else {
 			res.Replies[i] = run(c, cmd.Argv)
 		}
 	}
-	f.ks.tombs.prune(f.clock)
+	f.eachDB(func(ks *keyspace) { ks.tombs.prune(f.clock) })
+	f.noteScripts()
 	f.applied = index
 	return res
 }
 
 // dedupe drops repeated keys, keeping the first of each.
-func dedupe(keys []string) []string {
+func dedupe(keys []DBKey) []DBKey {
 	if len(keys) < 2 {
 		return keys
 	}
-	seen := make(map[string]bool, len(keys))
+	seen := make(map[DBKey]bool, len(keys))
 	out := keys[:0]
 	for _, k := range keys {
 		if !seen[k] {
@@ -175,20 +219,45 @@ func dedupe(keys []string) []string {
 func (f *FSM) ApplyEntry(index uint64, e *Entry) []Value {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return f.applyLocked(index, e).Replies
+	return f.applyLocked(index, e, nil).Replies
 }
 
-// Read runs a read-only command against the current state. now is the
-// caller's clock (Unix ms); the FSM never judges expiry by an older clock than
-// the one it has applied. seed drives random choices such as RANDOMKEY.
-func (f *FSM) Read(now int64, seed uint64, argv [][]byte) Value {
+// Read runs a read-only command in database db against the current state.
+// now is the caller's clock (Unix ms); the FSM never judges expiry by an
+// older clock than the one it has applied. seed drives random choices such
+// as RANDOMKEY.
+func (f *FSM) Read(db int, now int64, seed uint64, argv [][]byte) Value {
 	f.mu.RLock()
 	defer f.mu.RUnlock()
 	if now < f.clock {
 		now = f.clock
 	}
-	c := &ctx{f: f, ks: f.ks, now: now, seed: seed}
+	c := &ctx{f: f, now: now, seed: seed}
+	c.use(db)
 	return run(c, argv)
+}
+
+// Databases returns how many databases clients may use: 1 until the cluster
+// reaches level 2, then the number fixed then (--databases of the leader
+// that raised the level).
+func (f *FSM) Databases() int {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	return f.dbCount()
+}
+
+func (f *FSM) dbCount() int {
+	if f.level < Level2 || f.databases == 0 {
+		return 1
+	}
+	return f.databases
+}
+
+// Level returns the cluster feature level: what every member can apply.
+func (f *FSM) Level() Level {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	return f.level
 }
 
 // Clock returns the replicated clock: the newest entry time applied.
@@ -228,31 +297,54 @@ type Stats struct {
 	Applied uint64
 }
 
-// Stats returns key counts and the replicated clock.
+// Stats returns key counts (every database) and the replicated clock.
 func (f *FSM) Stats() Stats {
 	f.mu.RLock()
 	defer f.mu.RUnlock()
-	return Stats{Keys: f.ks.len(), Expires: f.ks.exps.Len(), Clock: f.clock, Applied: f.applied}
+	st := Stats{Clock: f.clock, Applied: f.applied}
+	f.eachDB(func(ks *keyspace) {
+		st.Keys += ks.len()
+		st.Expires += ks.exps.Len()
+	})
+	return st
 }
 
-// ExpiredKeys returns up to max keys that have expired by now. The leader
-// proposes their deletion; replicas never delete on their own.
-func (f *FSM) ExpiredKeys(now int64, max int) []string {
+// ExpiredKeys returns up to max keys that have expired by now, in any
+// database. The leader proposes their deletion; replicas never delete on
+// their own.
+func (f *FSM) ExpiredKeys(now int64, max int) []DBKey {
 	f.mu.RLock()
 	defer f.mu.RUnlock()
-	return f.ks.expiredKeys(now, max)
+	var out []DBKey
+	f.eachDB(func(ks *keyspace) {
+		for _, k := range ks.expiredKeys(now, max-len(out)) {
+			out = append(out, DBKey{ks.num, k})
+		}
+	})
+	return out
 }
 
-// Snapshot captures the state in O(1): the keyspace is copy-on-write.
+// Snapshot captures the state in O(1): the keyspaces are copy-on-write.
 func (f *FSM) Snapshot() (raft.FSMSnapshot, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return &snapshot{
-		ks:      f.ks.clone(),
-		clock:   f.clock,
-		applied: f.applied,
-		meta:    maps.Clone(f.meta),
-	}, nil
+	s := f.snapshotLocked()
+	s.withSecret = true // a raft snapshot: the followers that install it need it
+	return s, nil
+}
+
+// snapshotLocked is an O(1) copy of the state.
+func (f *FSM) snapshotLocked() *snapshot {
+	s := &snapshot{clock: f.clock, applied: f.applied, meta: maps.Clone(f.meta), level: f.level, databases: f.databases,
+		conf: f.conf.clone(), relay: f.relay, scr: f.scr.clone()}
+	f.gen++
+	for _, ks := range f.dbs {
+		if ks != nil {
+			ks = ks.clone(f.gen)
+		}
+		s.dbs = append(s.dbs, ks)
+	}
+	return s
 }
 
 // Restore replaces all state with the snapshot in r. The new state is built
@@ -263,8 +355,20 @@ func (f *FSM) Restore(r io.ReadCloser) error {
 	if err != nil {
 		return fmt.Errorf("restore snapshot: %w", err)
 	}
+	scr, err := f.loadScripts(s)
+	if err != nil {
+		return fmt.Errorf("restore snapshot: %w", err)
+	}
 	f.mu.Lock()
-	f.ks, f.clock, f.meta = s.ks, s.clock, s.meta
+	f.dbs, f.clock, f.meta, f.level, f.databases, f.conf = s.dbs, s.clock, s.meta, s.level, s.databases, s.conf
+	f.scr = scr
+	f.noteScripts()
+	// A backup carries no relay secret: the cluster keeps its own (and the
+	// leader rotates it after a restore, for members that never had it).
+	if s.relay.cur != "" {
+		f.relay = s.relay
+	}
+	f.gen = 0 // what readSnapshot made its collections with
 	if s.applied > f.applied {
 		f.applied = s.applied
 	}
@@ -284,7 +388,7 @@ func (f *FSM) Hash() uint64 {
 func (f *FSM) HashAt() (hash, applied uint64) {
 	f.mu.RLock()
 	defer f.mu.RUnlock()
-	s := &snapshot{ks: f.ks, clock: f.clock, meta: f.meta}
+	s := &snapshot{dbs: f.dbs, clock: f.clock, meta: f.meta, level: f.level, databases: f.databases, conf: f.conf, scr: f.scr}
 	h := newHashWriter()
 	if err := s.write(h); err != nil {
 		panic(err) // the hash writer cannot fail
@@ -297,7 +401,7 @@ func (f *FSM) HashAt() (hash, applied uint64) {
 // streamed outside it.
 func (f *FSM) WriteSnapshot(w io.Writer) (uint64, error) {
 	f.mu.Lock()
-	s := &snapshot{ks: f.ks.clone(), clock: f.clock, applied: f.applied, meta: maps.Clone(f.meta)}
+	s := f.snapshotLocked()
 	f.mu.Unlock()
 	if err := s.write(w); err != nil {
 		return 0, fmt.Errorf("write snapshot: %w", err)
@@ -312,5 +416,12 @@ func ValidateSnapshot(r io.Reader) (Stats, error) {
 	if err != nil {
 		return Stats{}, err
 	}
-	return Stats{Keys: s.ks.len(), Expires: s.ks.exps.Len(), Clock: s.clock, Applied: s.applied}, nil
+	st := Stats{Clock: s.clock, Applied: s.applied}
+	for _, ks := range s.dbs {
+		if ks != nil {
+			st.Keys += ks.len()
+			st.Expires += ks.exps.Len()
+		}
+	}
+	return st, nil
 }

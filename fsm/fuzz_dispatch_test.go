@@ -61,7 +61,7 @@ func FuzzDispatch(f *testing.F) {
 			}
 			entries = append(entries, dec)
 			live.ApplyEntry(uint64(i+1), dec)
-			live.Read(1_700_000_000_000+int64(i)*7, uint64(i), argv)
+			live.Read(0, 1_700_000_000_000+int64(i)*7, uint64(i), argv)
 		}
 		// Replay from empty gives the same state.
 		replay := fsm.New()

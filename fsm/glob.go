@@ -113,3 +113,6 @@ func globMatchDepth(pat, s []byte, nocase bool, skipLonger *bool, depth int) boo
 
 // GlobMatch matches s against a Redis glob pattern (KEYS, PSUBSCRIBE, CONFIG GET).
 func GlobMatch(pat, s []byte) bool { return globMatch(pat, s, false) }
+
+// GlobMatchFold is GlobMatch ignoring case (COMMAND LIST FILTERBY PATTERN).
+func GlobMatchFold(pat, s []byte) bool { return globMatch(pat, s, true) }

@@ -15,6 +15,7 @@ import (
 // by (hash, field), and never goes back.
 type hashObj struct {
 	gen uint64
+	lim *encLimits // thresholds in force when last changed (object.go)
 	lp  []hfield
 	ht  *btree.BTreeG[member] // non-nil in the hashtable encoding
 }
@@ -55,7 +56,7 @@ func (h *hashObj) set(f, v string) bool {
 		}
 	}
 	h.lp = append(h.lp, hfield{f, v})
-	if len(h.lp) > hashMaxListpackEntries {
+	if len(h.lp) > limitsOf(h.lim).hashEntries {
 		h.convert()
 	}
 	return true
@@ -82,7 +83,7 @@ func (h *hashObj) tryConvert(args [][]byte) {
 		return
 	}
 	for _, a := range args {
-		if len(a) > hashMaxListpackValue {
+		if len(a) > limitsOf(h.lim).hashValue {
 			h.convert()
 			return
 		}
@@ -119,7 +120,7 @@ func (h *hashObj) at(i int) (string, string) {
 }
 
 func (h *hashObj) clone(gen uint64) *hashObj {
-	n := &hashObj{gen: gen}
+	n := &hashObj{gen: gen, lim: h.lim}
 	if h.ht != nil {
 		n.ht = h.ht.Copy()
 	} else {
@@ -137,6 +138,7 @@ func (c *ctx) mutableHash(it *item) *hashObj {
 		it.val = h
 		c.ks.swap(*it)
 	}
+	h.lim = c.enc()
 	return h
 }
 
@@ -152,31 +154,30 @@ func (c *ctx) hashForWrite(key []byte) (item, *hashObj, Value) {
 		return it, nil, errv
 	}
 	if !ok {
-		h := &hashObj{gen: c.ks.gen}
+		h := &hashObj{gen: c.ks.gen, lim: c.enc()}
 		return item{key: string(key), val: h}, h, Value{}
 	}
 	return it, c.mutableHash(&it), Value{}
 }
 
-func hashCommands() []*Command {
-	w, r := FlagWrite, FlagRead
-	return []*Command{
-		{Name: "hset", Arity: -4, Flags: w, First: 1, Last: 1, Step: 1, run: cmdHSet},
-		{Name: "hmset", Arity: -4, Flags: w, First: 1, Last: 1, Step: 1, run: cmdHSet},
-		{Name: "hsetnx", Arity: 4, Flags: w, First: 1, Last: 1, Step: 1, run: cmdHSetNX},
-		{Name: "hget", Arity: 3, Flags: r, First: 1, Last: 1, Step: 1, run: cmdHGet},
-		{Name: "hmget", Arity: -3, Flags: r, First: 1, Last: 1, Step: 1, run: cmdHMGet},
-		{Name: "hdel", Arity: -3, Flags: w, First: 1, Last: 1, Step: 1, run: cmdHDel},
-		{Name: "hexists", Arity: 3, Flags: r, First: 1, Last: 1, Step: 1, run: cmdHExists},
-		{Name: "hlen", Arity: 2, Flags: r, First: 1, Last: 1, Step: 1, run: cmdHLen},
-		{Name: "hstrlen", Arity: 3, Flags: r, First: 1, Last: 1, Step: 1, run: cmdHStrlen},
-		{Name: "hkeys", Arity: 2, Flags: r, First: 1, Last: 1, Step: 1, run: cmdHGetAll},
-		{Name: "hvals", Arity: 2, Flags: r, First: 1, Last: 1, Step: 1, run: cmdHGetAll},
-		{Name: "hgetall", Arity: 2, Flags: r, First: 1, Last: 1, Step: 1, run: cmdHGetAll},
-		{Name: "hincrby", Arity: 4, Flags: w, First: 1, Last: 1, Step: 1, run: cmdHIncrBy},
-		{Name: "hincrbyfloat", Arity: 4, Flags: w, First: 1, Last: 1, Step: 1, run: cmdHIncrByFloat},
-		{Name: "hrandfield", Arity: -2, Flags: r, First: 1, Last: 1, Step: 1, run: cmdHRandField},
-		{Name: "hscan", Arity: -3, Flags: r, First: 1, Last: 1, Step: 1, run: cmdHScan},
+func hashCommands() []decl {
+	return []decl{
+		{name: "hset", run: cmdHSet, since: 1},
+		{name: "hmset", run: cmdHSet, since: 1},
+		{name: "hsetnx", run: cmdHSetNX, since: 1},
+		{name: "hget", run: cmdHGet, since: 1},
+		{name: "hmget", run: cmdHMGet, since: 1},
+		{name: "hdel", run: cmdHDel, since: 1},
+		{name: "hexists", run: cmdHExists, since: 1},
+		{name: "hlen", run: cmdHLen, since: 1},
+		{name: "hstrlen", run: cmdHStrlen, since: 1},
+		{name: "hkeys", run: cmdHGetAll, since: 1},
+		{name: "hvals", run: cmdHGetAll, since: 1},
+		{name: "hgetall", run: cmdHGetAll, since: 1},
+		{name: "hincrby", run: cmdHIncrBy, since: 1},
+		{name: "hincrbyfloat", run: cmdHIncrByFloat, since: 1},
+		{name: "hrandfield", run: cmdHRandField, since: 1},
+		{name: "hscan", run: cmdHScan, since: 1},
 	}
 }
 
@@ -200,6 +201,7 @@ func cmdHSet(c *ctx, argv [][]byte) Value {
 		}
 	}
 	c.save(it)
+	c.notify(NotifyHash, "hset", it.key)
 	if hmset {
 		return OK
 	}
@@ -217,12 +219,13 @@ func cmdHSetNX(c *ctx, argv [][]byte) Value {
 		}
 		h = c.mutableHash(&it)
 	} else {
-		h = &hashObj{gen: c.ks.gen}
+		h = &hashObj{gen: c.ks.gen, lim: c.enc()}
 		it = item{key: string(argv[1]), val: h}
 	}
 	h.tryConvert(argv[2:4])
 	h.set(string(argv[2]), string(argv[3]))
 	c.save(it)
+	c.notify(NotifyHash, "hset", it.key)
 	return One
 }
 
@@ -278,6 +281,8 @@ func cmdHDel(c *ctx, argv [][]byte) Value {
 	}
 	if n > 0 {
 		c.save(it)
+		c.notify(NotifyHash, "hdel", it.key)
+		c.notifyDeleted(it)
 	}
 	return Int(n)
 }
@@ -365,6 +370,7 @@ func cmdHIncrBy(c *ctx, argv [][]byte) Value {
 	n += by
 	h.set(string(argv[2]), strconv.FormatInt(n, 10))
 	c.save(it)
+	c.notify(NotifyHash, "hincrby", it.key)
 	return Int(n)
 }
 
@@ -396,6 +402,7 @@ func cmdHIncrByFloat(c *ctx, argv [][]byte) Value {
 	v := formatLongDouble(sum)
 	h.set(string(argv[2]), v)
 	c.save(it)
+	c.notify(NotifyHash, "hincrbyfloat", it.key)
 	return BulkString(v)
 }
 

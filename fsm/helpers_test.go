@@ -21,9 +21,28 @@ type harness struct {
 	now  int64
 	idx  uint64
 	seed uint64
+	db   int // the database commands run in
 }
 
-func newHarness() *harness { return &harness{f: fsm.New(), now: t0, seed: 42} }
+// newHarness is a state machine at cluster level 2 with 16 databases, as a
+// cluster of this build starts (newLevel1Harness is one at level 1).
+func newHarness() *harness {
+	h := newLevel1Harness()
+	h.f.ApplyEntry(0, &fsm.Entry{Type: fsm.EntryBatch, Time: t0, Cmds: []fsm.Cmd{
+		{Op: fsm.OpInternal, Argv: bargs([]string{"level", "2", "16"})}}})
+	return h
+}
+
+func newLevel1Harness() *harness { return &harness{f: fsm.New(), now: t0, seed: 42} }
+
+// configSet sets replicated parameters through the log, failing the test
+// if they are refused.
+func (h *harness) configSet(t testing.TB, pairs ...string) {
+	t.Helper()
+	if v := h.internal(t, append([]string{"config-set"}, pairs...)...); v.Kind == fsm.KindError {
+		t.Fatalf("config-set %q: %s", pairs, v.Str)
+	}
+}
 
 func bargs(args []string) [][]byte {
 	argv := make([][]byte, len(args))
@@ -42,11 +61,21 @@ func (h *harness) do(t testing.TB, args ...string) fsm.Value {
 
 func (h *harness) doArgv(t testing.TB, argv [][]byte) fsm.Value {
 	t.Helper()
-	if c := fsm.Lookup(argv[0]); c != nil && c.IsWrite() {
-		return h.apply(t, fsm.Cmd{Op: fsm.OpClient, Argv: argv})[0]
+	if strings.EqualFold(string(argv[0]), "select") && len(argv) == 2 {
+		// SELECT is the connection's (the RESP layer's) in Understudy; the
+		// harness keeps the database a connection would.
+		n, err := strconv.Atoi(string(argv[1]))
+		if err != nil || n < 0 || n >= h.f.Databases() {
+			return fsm.Err("ERR DB index is out of range")
+		}
+		h.db = n
+		return fsm.OK
+	}
+	if c, _, _ := fsm.Resolve(argv); c != nil && c.IsWrite() {
+		return h.apply(t, fsm.Cmd{Op: fsm.OpClient, DB: h.db, Argv: argv})[0]
 	}
 	h.seed++
-	return h.f.Read(h.now, h.seed, argv)
+	return h.f.Read(h.db, h.now, h.seed, argv)
 }
 
 // apply commits one entry holding cmds at the harness clock.
@@ -74,6 +103,10 @@ func (h *harness) run(t testing.TB, line string) string {
 	t.Helper()
 	if rest, ok := strings.CutPrefix(line, "~"); ok {
 		return fmtValue(sortReply(h.doArgv(t, bargs(splitArgs(t, rest)))))
+	}
+	if rest, ok := strings.CutPrefix(line, "CONFIG! "); ok {
+		// A replicated CONFIG SET, as the RESP layer proposes it.
+		return fmtValue(h.internal(t, append([]string{"config-set"}, splitArgs(t, rest)...)...))
 	}
 	if rest, ok := strings.CutPrefix(line, "@+"); ok {
 		n, err := strconv.ParseInt(rest, 10, 64)
@@ -156,6 +189,8 @@ func fmtValue(v fsm.Value) string {
 			mark = "~"
 		}
 		return mark + fmtValue(fsm.Array(v.Arr))
+	case fsm.KindArrayMap: // XREAD's: a map in RESP3, [k v] pairs in RESP2
+		return "&" + fmtValue(fsm.Array(v.Arr))
 	}
 	return fmt.Sprintf("(kind %d %q)", v.Kind, v.Str)
 }
@@ -180,6 +215,12 @@ func asResp2(v fsm.Value) fsm.Value {
 	switch v.Kind {
 	case fsm.KindDouble, fsm.KindVerbatim:
 		return fsm.Bulk(v.Str)
+	case fsm.KindArrayMap:
+		var arr []fsm.Value
+		for i := 0; i+1 < len(v.Arr); i += 2 {
+			arr = append(arr, fsm.Array([]fsm.Value{asResp2(v.Arr[i]), asResp2(v.Arr[i+1])}))
+		}
+		return fsm.Array(arr)
 	case fsm.KindArray, fsm.KindMap, fsm.KindSet, fsm.KindPush, fsm.KindPairs:
 		arr := make([]fsm.Value, len(v.Arr))
 		for i, e := range v.Arr {
@@ -249,6 +290,8 @@ func writeResp2(buf *bytes.Buffer, v fsm.Value) {
 		buf.WriteString("$-1\r\n")
 	case fsm.KindNullArray:
 		buf.WriteString("*-1\r\n")
+	case fsm.KindArrayMap:
+		writeResp2(buf, asResp2(v))
 	default:
 		fmt.Fprintf(buf, "*%d\r\n", len(v.Arr))
 		for _, e := range v.Arr {

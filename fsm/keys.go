@@ -5,30 +5,30 @@ import (
 	"strconv"
 )
 
-func keyCommands() []*Command {
-	w, r := FlagWrite, FlagRead
-	return []*Command{
-		{Name: "del", Arity: -2, Flags: w, First: 1, Last: -1, Step: 1, run: cmdDel},
-		{Name: "unlink", Arity: -2, Flags: w, First: 1, Last: -1, Step: 1, run: cmdDel},
-		{Name: "exists", Arity: -2, Flags: r, First: 1, Last: -1, Step: 1, run: cmdExists},
-		{Name: "type", Arity: 2, Flags: r, First: 1, Last: 1, Step: 1, run: cmdType},
-		{Name: "expire", Arity: -3, Flags: w, First: 1, Last: 1, Step: 1, run: cmdExpire},
-		{Name: "pexpire", Arity: -3, Flags: w, First: 1, Last: 1, Step: 1, run: cmdExpire},
-		{Name: "expireat", Arity: -3, Flags: w, First: 1, Last: 1, Step: 1, run: cmdExpire},
-		{Name: "pexpireat", Arity: -3, Flags: w, First: 1, Last: 1, Step: 1, run: cmdExpire},
-		{Name: "ttl", Arity: 2, Flags: r, First: 1, Last: 1, Step: 1, run: cmdTTL},
-		{Name: "pttl", Arity: 2, Flags: r, First: 1, Last: 1, Step: 1, run: cmdTTL},
-		{Name: "expiretime", Arity: 2, Flags: r, First: 1, Last: 1, Step: 1, run: cmdExpireTime},
-		{Name: "pexpiretime", Arity: 2, Flags: r, First: 1, Last: 1, Step: 1, run: cmdExpireTime},
-		{Name: "persist", Arity: 2, Flags: w, First: 1, Last: 1, Step: 1, run: cmdPersist},
-		{Name: "rename", Arity: 3, Flags: w, First: 1, Last: 2, Step: 1, run: cmdRename},
-		{Name: "renamenx", Arity: 3, Flags: w, First: 1, Last: 2, Step: 1, run: cmdRename},
-		{Name: "keys", Arity: 2, Flags: r, run: cmdKeys},
-		{Name: "scan", Arity: -2, Flags: r, run: cmdScan},
-		{Name: "dbsize", Arity: 1, Flags: r, run: cmdDBSize},
-		{Name: "flushdb", Arity: -1, Flags: w, run: cmdFlush},
-		{Name: "flushall", Arity: -1, Flags: w, run: cmdFlush},
-		{Name: "randomkey", Arity: 1, Flags: r, run: cmdRandomKey},
+func keyCommands() []decl {
+	return []decl{
+		{name: "del", run: cmdDel, since: 1},
+		{name: "unlink", run: cmdDel, since: 1},
+		{name: "exists", run: cmdExists, since: 1},
+		{name: "touch", run: cmdExists, since: Level2}, // counts the keys that exist, as EXISTS does (access times are not kept)
+		{name: "type", run: cmdType, since: 1},
+		{name: "expire", run: cmdExpire, since: 1},
+		{name: "pexpire", run: cmdExpire, since: 1},
+		{name: "expireat", run: cmdExpire, since: 1},
+		{name: "pexpireat", run: cmdExpire, since: 1},
+		{name: "ttl", run: cmdTTL, since: 1},
+		{name: "pttl", run: cmdTTL, since: 1},
+		{name: "expiretime", run: cmdExpireTime, since: 1},
+		{name: "pexpiretime", run: cmdExpireTime, since: 1},
+		{name: "persist", run: cmdPersist, since: 1},
+		{name: "rename", run: cmdRename, since: 1},
+		{name: "renamenx", run: cmdRename, since: 1},
+		{name: "keys", run: cmdKeys, since: 1},
+		{name: "scan", run: cmdScan, since: 1},
+		{name: "dbsize", run: cmdDBSize, since: 1},
+		{name: "flushdb", run: cmdFlush, since: 1},
+		{name: "flushall", run: cmdFlush, since: 1},
+		{name: "randomkey", run: cmdRandomKey, since: 1},
 	}
 }
 
@@ -37,6 +37,7 @@ func cmdDel(c *ctx, argv [][]byte) Value {
 	for _, k := range argv[1:] {
 		if _, ok := c.get(k); ok {
 			c.ks.del(string(k))
+			c.notify(NotifyGeneric, "del", string(k))
 			n++
 		}
 	}
@@ -66,6 +67,8 @@ func typeName(v any) string {
 		return "set"
 	case *zsetObj:
 		return "zset"
+	case *streamObj:
+		return "stream"
 	}
 	return "none"
 }
@@ -140,10 +143,12 @@ func cmdExpire(c *ctx, argv [][]byte) Value {
 	}
 	if ms <= c.now {
 		c.ks.del(it.key)
+		c.notify(NotifyGeneric, "del", it.key)
 		return One
 	}
 	it.exp = ms
 	c.ks.put(it)
+	c.notify(NotifyGeneric, "expire", it.key)
 	return One
 }
 
@@ -185,6 +190,7 @@ func cmdPersist(c *ctx, argv [][]byte) Value {
 	}
 	it.exp = 0
 	c.ks.put(it)
+	c.notify(NotifyGeneric, "persist", it.key)
 	return One
 }
 
@@ -201,14 +207,14 @@ func cmdRename(c *ctx, argv [][]byte) Value {
 		}
 		return OK
 	}
-	if nx {
-		if _, exists := c.get(argv[2]); exists {
-			return Zero
-		}
+	if _, exists := c.get(argv[2]); exists && nx {
+		return Zero
 	}
 	c.ks.del(src.key)
 	c.ks.del(dst)
-	c.ks.put(item{key: dst, exp: src.exp, val: src.val})
+	c.ks.put(item{key: dst, exp: src.exp, val: src.val, raw: src.raw})
+	c.notify(NotifyGeneric, "rename_from", src.key)
+	c.notify(NotifyGeneric, "rename_to", dst)
 	if nx {
 		return One
 	}
@@ -219,7 +225,8 @@ func cmdKeys(c *ctx, argv [][]byte) Value {
 	pat := argv[1]
 	all := len(pat) == 1 && pat[0] == '*'
 	var out []Value
-	c.ks.tree.Scan(func(it *item) bool {
+	c.ks.tree.Scan(func(s slot) bool {
+		it := s.it
 		if isExpired(it.exp, c.now) {
 			return true
 		}
@@ -272,15 +279,16 @@ func cmdScan(c *ctx, argv [][]byte) Value {
 	var out []Value
 	var seen int64
 	next, lastH := uint64(0), uint64(0)
-	c.ks.tree.Ascend(&item{h: cursor}, func(it *item) bool {
+	c.ks.tree.Ascend(slot{cursor, &item{}}, func(s slot) bool {
 		// Stop only between hash groups so a cursor never splits keys
 		// that share a hash.
-		if seen >= count && it.h != lastH && it.h != 0 {
-			next = it.h
+		it := s.it
+		if seen >= count && s.h != lastH && s.h != 0 {
+			next = s.h
 			return false
 		}
 		seen++
-		lastH = it.h
+		lastH = s.h
 		if isExpired(it.exp, c.now) {
 			return true
 		}
@@ -329,8 +337,22 @@ func cmdFlush(c *ctx, argv [][]byte) Value {
 	if len(argv) > 2 || (len(argv) == 2 && !eqFold(argv[1], "async") && !eqFold(argv[1], "sync")) {
 		return errSyntax
 	}
-	c.ks.clear()
+	if eqFold(argv[0], "flushall") {
+		c.f.eachDB(func(ks *keyspace) { c.flush(ks) })
+	} else {
+		c.flush(c.ks)
+	}
 	return OK
+}
+
+// flush empties a database, telling the apply hook that every key of it
+// changed.
+func (c *ctx) flush(ks *keyspace) {
+	c.stamp(ks)
+	ks.clear()
+	if c.touched != nil {
+		*c.touched = append(*c.touched, DBKey{ks.num, AllKeys})
+	}
 }
 
 func cmdRandomKey(c *ctx, _ [][]byte) Value {
@@ -340,8 +362,8 @@ func cmdRandomKey(c *ctx, _ [][]byte) Value {
 	}
 	// Like Redis, give up on a keyspace of only expired keys after a few tries.
 	for range 100 {
-		it, _ := c.ks.tree.GetAt(c.rand().IntN(n))
-		if !isExpired(it.exp, c.now) {
+		s, _ := c.ks.tree.GetAt(c.rand().IntN(n))
+		if it := s.it; !isExpired(it.exp, c.now) {
 			return BulkString(it.key)
 		}
 	}

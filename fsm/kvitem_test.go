@@ -34,3 +34,12 @@ func TestKeyspace_ReplacedValueDoesNotPinOldAllocation(t *testing.T) {
 		t.Fatal("an expiry change needlessly copied the key")
 	}
 }
+
+// An item fits the allocator's 64-byte size class (the key's hash lives in
+// the tree's slot, not in the item): a field more moves every key to the
+// 80-byte class.
+func TestKeyspace_ItemSizeClass(t *testing.T) {
+	if n := unsafe.Sizeof(item{}); n > 64 {
+		t.Fatalf("item is %d bytes, over the 64-byte size class", n)
+	}
+}

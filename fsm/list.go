@@ -88,25 +88,24 @@ func (c *ctx) getList(key []byte) (item, *listObj, bool, Value) {
 	return getTyped[*listObj](c, key)
 }
 
-func listCommands() []*Command {
-	w, r := FlagWrite, FlagRead
-	return []*Command{
-		{Name: "lpush", Arity: -3, Flags: w, First: 1, Last: 1, Step: 1, run: cmdPush},
-		{Name: "rpush", Arity: -3, Flags: w, First: 1, Last: 1, Step: 1, run: cmdPush},
-		{Name: "lpushx", Arity: -3, Flags: w, First: 1, Last: 1, Step: 1, run: cmdPush},
-		{Name: "rpushx", Arity: -3, Flags: w, First: 1, Last: 1, Step: 1, run: cmdPush},
-		{Name: "lpop", Arity: -2, Flags: w, First: 1, Last: 1, Step: 1, run: cmdPop},
-		{Name: "rpop", Arity: -2, Flags: w, First: 1, Last: 1, Step: 1, run: cmdPop},
-		{Name: "llen", Arity: 2, Flags: r, First: 1, Last: 1, Step: 1, run: cmdLLen},
-		{Name: "lrange", Arity: 4, Flags: r, First: 1, Last: 1, Step: 1, run: cmdLRange},
-		{Name: "lindex", Arity: 3, Flags: r, First: 1, Last: 1, Step: 1, run: cmdLIndex},
-		{Name: "lset", Arity: 4, Flags: w, First: 1, Last: 1, Step: 1, run: cmdLSet},
-		{Name: "linsert", Arity: 5, Flags: w, First: 1, Last: 1, Step: 1, run: cmdLInsert},
-		{Name: "lrem", Arity: 4, Flags: w, First: 1, Last: 1, Step: 1, run: cmdLRem},
-		{Name: "ltrim", Arity: 4, Flags: w, First: 1, Last: 1, Step: 1, run: cmdLTrim},
-		{Name: "lpos", Arity: -3, Flags: r, First: 1, Last: 1, Step: 1, run: cmdLPos},
-		{Name: "lmove", Arity: 5, Flags: w, First: 1, Last: 2, Step: 1, run: cmdLMove},
-		{Name: "rpoplpush", Arity: 3, Flags: w, First: 1, Last: 2, Step: 1, run: cmdLMove},
+func listCommands() []decl {
+	return []decl{
+		{name: "lpush", run: cmdPush, since: 1},
+		{name: "rpush", run: cmdPush, since: 1},
+		{name: "lpushx", run: cmdPush, since: 1},
+		{name: "rpushx", run: cmdPush, since: 1},
+		{name: "lpop", run: cmdPop, since: 1},
+		{name: "rpop", run: cmdPop, since: 1},
+		{name: "llen", run: cmdLLen, since: 1},
+		{name: "lrange", run: cmdLRange, since: 1},
+		{name: "lindex", run: cmdLIndex, since: 1},
+		{name: "lset", run: cmdLSet, since: 1},
+		{name: "linsert", run: cmdLInsert, since: 1},
+		{name: "lrem", run: cmdLRem, since: 1},
+		{name: "ltrim", run: cmdLTrim, since: 1},
+		{name: "lpos", run: cmdLPos, since: 1},
+		{name: "lmove", run: cmdLMove, since: 1},
+		{name: "rpoplpush", run: cmdLMove, since: 1},
 	}
 }
 
@@ -136,6 +135,7 @@ func cmdPush(c *ctx, argv [][]byte) Value {
 		l.push(string(a), left)
 	}
 	c.save(it)
+	c.notify(NotifyList, sideEvent(left, "push"), it.key)
 	return Int(int64(l.len()))
 }
 
@@ -168,7 +168,7 @@ func cmdPop(c *ctx, argv [][]byte) Value {
 	l := c.mutableList(&it)
 	if !hasCount {
 		v := l.pop(left)
-		c.afterRemove(it, l)
+		c.afterPop(it, l, left)
 		return BulkString(v)
 	}
 	n := min(count, int64(l.len()))
@@ -176,7 +176,7 @@ func cmdPop(c *ctx, argv [][]byte) Value {
 	for i := range out {
 		out[i] = BulkString(l.pop(left))
 	}
-	c.afterRemove(it, l)
+	c.afterPop(it, l, left)
 	return Array(out)
 }
 
@@ -187,6 +187,22 @@ func (c *ctx) afterRemove(it item, l *listObj) {
 		l.shrink()
 	}
 	c.save(it)
+}
+
+// afterPop is afterRemove for a pop from one end, with Redis's events: the
+// pop, then "del" if the list is gone.
+func (c *ctx) afterPop(it item, l *listObj, left bool) {
+	c.afterRemove(it, l)
+	c.notify(NotifyList, sideEvent(left, "pop"), it.key)
+	c.notifyDeleted(it)
+}
+
+// sideEvent is a list event's name: lpush, rpop ...
+func sideEvent(left bool, op string) string {
+	if left {
+		return "l" + op
+	}
+	return "r" + op
 }
 
 func cmdLLen(c *ctx, argv [][]byte) Value {
@@ -289,6 +305,7 @@ func cmdLSet(c *ctx, argv [][]byte) Value {
 	l.set(idx, string(argv[3]))
 	l.shrink()
 	c.save(it)
+	c.notify(NotifyList, "lset", it.key)
 	return OK
 }
 
@@ -320,6 +337,7 @@ func cmdLInsert(c *ctx, argv [][]byte) Value {
 		items = append(items[:i], append([]string{string(argv[4])}, items[i:]...)...)
 		l.replace(items)
 		c.save(it)
+		c.notify(NotifyList, "linsert", it.key)
 		return Int(int64(l.len()))
 	}
 	return Int(-1)
@@ -365,6 +383,8 @@ func cmdLRem(c *ctx, argv [][]byte) Value {
 	l = c.mutableList(&it)
 	l.replace(kept)
 	c.afterRemove(it, l)
+	c.notify(NotifyList, "lrem", it.key)
+	c.notifyDeleted(it)
 	return Int(removed)
 }
 
@@ -394,6 +414,8 @@ func cmdLTrim(c *ctx, argv [][]byte) Value {
 		l.pop(false)
 	}
 	c.afterRemove(it, l)
+	c.notify(NotifyList, "ltrim", it.key)
+	c.notifyDeleted(it)
 	return OK
 }
 
@@ -506,10 +528,12 @@ func cmdLMove(c *ctx, argv [][]byte) Value {
 	dl.grow(len(v))
 	dl.push(v, toLeft)
 	c.save(dst)
+	c.notify(NotifyList, sideEvent(toLeft, "push"), dst.key)
 	if dst.key != src.key {
-		c.afterRemove(src, sl)
+		c.afterPop(src, sl, fromLeft)
 	} else {
 		sl.shrink()
+		c.notify(NotifyList, sideEvent(fromLeft, "pop"), src.key)
 	}
 	return BulkString(v)
 }

@@ -139,10 +139,26 @@ func listCases() []tc {
 
 func TestListCommands(t *testing.T) { runCases(t, listCases()) }
 
-// TestListEncoding: Redis 7.2 keeps a list in a listpack up to 8 KiB of
-// listpack bytes, counted exactly, and goes back at half that.
+// TestListEncoding: Redis 7.0 shows every list as a quicklist.
 func TestListEncoding(t *testing.T) {
 	h := newHarness()
+	h.do(t, "RPUSH", "l", "a")
+	mustEncoding(t, h, "l", "quicklist")
+	h.configSet(t, "list-max-listpack-size", "1")
+	h.do(t, "RPUSH", "l", "b", "c")
+	mustEncoding(t, h, "l", "quicklist")
+}
+
+// TestListQuickFlag: the quicklist flag the snapshot keeps (Redis 7.2's
+// rule: past 8 KiB of listpack bytes, counted exactly, back at half that).
+func TestListQuickFlag(t *testing.T) {
+	h := newHarness()
+	mustEncoding := func(t *testing.T, h *harness, key, want string) {
+		t.Helper()
+		if got := h.f.ListQuick(key); got != (want == "quicklist") {
+			t.Fatalf("%s quick = %v, want %s", key, got, want)
+		}
+	}
 	// An empty listpack is 7 bytes; a 60-byte string takes 1+60+1 = 62.
 	// 7 + 62*131 = 8129; the check adds the raw length: 8129 + 60 = 8189.
 	for range 132 {

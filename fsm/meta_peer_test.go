@@ -13,7 +13,7 @@ import (
 // member has them, so a cluster that does not separate them writes
 // snapshots older binaries read.
 func TestMetaPeerAddresses(t *testing.T) {
-	h := newHarness()
+	h := newLevel1Harness()
 	if got := fmtValue(h.internal(t, "meta", "n1", "127.0.0.1:6381", "127.0.0.1:9181")); got != "+OK" {
 		t.Fatalf("meta with four arguments: %s", got)
 	}

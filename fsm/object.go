@@ -16,21 +16,55 @@ import (
 // Each object also remembers its Redis encoding (OBJECT ENCODING), because the
 // encoding decides what Redis shows: small hashes and sets keep insertion
 // order, intsets are sorted, and Redis never goes back to a small encoding
-// on its own. Thresholds are Redis 7.2's defaults.
+// on its own. The thresholds are the replicated configuration's
+// (hash-max-listpack-entries and friends: config.go), which a collection
+// reads through its lim, refreshed whenever a command changes it.
 const (
-	hashMaxListpackEntries = 512
-	hashMaxListpackValue   = 64
-	setMaxIntsetEntries    = 512
-	setMaxListpackEntries  = 128
-	setMaxListpackValue    = 64
-	zsetMaxListpackEntries = 128
-	zsetMaxListpackValue   = 64
-	listMaxListpackBytes   = 8192 // list-max-listpack-size -2
+	// listMaxListpackBytes is where a list's quicklist flag (kept in the
+	// snapshot since Redis 7.2's rules were followed) turns; Redis 7.0 shows
+	// every list as a quicklist, so it no longer shows.
+	listMaxListpackBytes = 8192
 	// maxRandomCount bounds the reply of SRANDMEMBER, HRANDFIELD and
 	// ZRANDMEMBER with a negative count (repeats allowed), which Redis lets
 	// grow to billions of elements. A read holds the FSM's lock.
 	maxRandomCount = 1 << 20
 )
+
+// encLimits are the encoding thresholds in force. A collection keeps a
+// pointer to the ones it was last changed under (nil: the defaults).
+type encLimits struct {
+	hashEntries, hashValue int
+	setIntset              int
+	zsetEntries, zsetValue int
+	// setListpack: small non-integer sets are listpacks (Redis 7.2, and
+	// this cluster below level 2); Redis 7.0 makes them hashtables.
+	setListpack                  bool
+	setListpackEntries, setValue int
+}
+
+// legacyLimits are the rules of the builds before level 2 (Redis 7.2's
+// defaults), which a cluster keeps until every member runs this build:
+// replicas applying the same entry must build the same encoding.
+var legacyLimits = encLimits{hashEntries: 512, hashValue: 64, setIntset: 512, zsetEntries: 128, zsetValue: 64,
+	setListpack: true, setListpackEntries: 128, setValue: 64}
+
+// enc returns the thresholds a command applies: the replicated ones, or
+// the legacy rules below level 2.
+func (c *ctx) enc() *encLimits {
+	if c.f.level < Level2 {
+		return &legacyLimits
+	}
+	return c.f.conf.enc
+}
+
+// limits of a collection: its own, or the legacy ones for one never
+// changed by a command (loaded from a snapshot).
+func limitsOf(l *encLimits) *encLimits {
+	if l == nil {
+		return &legacyLimits
+	}
+	return l
+}
 
 // member is one field of a hash or member of a set in the hashtable
 // encoding, ordered by (hash, key) like the keyspace, so *SCAN cursors are
@@ -54,7 +88,7 @@ func newMemberTree() *btree.BTreeG[member] {
 
 // swap stores it in place of the item with the same key without stamping a
 // new version: the copy-on-write copy of an object is not a logical change.
-func (ks *keyspace) swap(it item) { ks.tree.Set(&it) }
+func (ks *keyspace) swap(it item) { ks.tree.Set(slot{hashKey(it.key), &it}) }
 
 // getTyped returns the live item at key and its value as a T. ok is false
 // when the key does not exist; errv is WRONGTYPE when it holds another type.
@@ -86,14 +120,27 @@ func (c *ctx) save(it item) {
 	c.ks.put(it)
 }
 
+// notifyDeleted sends the "del" event Redis sends after a command's own
+// when it leaves a collection empty (save deleted it then).
+func (c *ctx) notifyDeleted(it item) {
+	if collLen(it.val) == 0 {
+		c.notify(NotifyGeneric, "del", it.key)
+	}
+}
+
 // store replaces whatever key holds with the collection v (SINTERSTORE and
 // friends): the old TTL goes, and an empty v deletes the key.
-func (c *ctx) store(key []byte, v any) {
+// event is the command's keyspace event for a stored result; an empty
+// result is a "del", sent only if a key was deleted.
+func (c *ctx) store(key []byte, v any, class byte, event string) {
 	if collLen(v) == 0 {
-		c.ks.del(string(key))
+		if _, existed := c.ks.del(string(key)); existed {
+			c.notify(NotifyGeneric, "del", string(key))
+		}
 		return
 	}
 	c.ks.put(item{key: string(key), val: v})
+	c.notify(class, event, string(key))
 }
 
 func collLen(v any) int {
@@ -111,9 +158,9 @@ func collLen(v any) int {
 }
 
 // objectCommands are the commands about values rather than keys.
-func objectCommands() []*Command {
-	return []*Command{
-		{Name: "object", Arity: -2, Flags: FlagRead, First: 2, Last: 2, Step: 1, run: cmdObject},
+func objectCommands() []decl {
+	return []decl{
+		{name: "object", run: cmdObject, since: 1},
 	}
 }
 
@@ -135,9 +182,8 @@ var objectHelp = []string{
 	"    Prints this help.",
 }
 
-// cmdObject serves OBJECT ENCODING|REFCOUNT|IDLETIME|FREQ|HELP. Understudy
-// keeps no access clock, so IDLETIME is always 0, and FREQ answers as Redis
-// does under the default (non-LFU) eviction policy.
+// cmdObject serves OBJECT ENCODING|REFCOUNT|IDLETIME|FREQ|HELP. IDLETIME and
+// FREQ read the key's access word (access.go) as Redis reads its lru field.
 func cmdObject(c *ctx, argv [][]byte) Value {
 	sub := argv[1]
 	switch {
@@ -153,19 +199,41 @@ func cmdObject(c *ctx, argv [][]byte) Value {
 	default:
 		return Err("ERR unknown subcommand '" + truncate(cString(sub), 128) + "'. Try OBJECT HELP.")
 	}
-	it, ok := c.get(argv[2])
+	it, ok := c.peek(argv[2]) // OBJECT does not count as an access
 	if !ok {
 		return Null
 	}
+	lfu := c.f.conf.policy.lfu()
 	switch {
 	case eqFold(sub, "encoding"):
+		if it.raw {
+			return BulkString("raw")
+		}
 		return BulkString(encodingOf(it.val))
 	case eqFold(sub, "refcount"):
+		noShared := c.f.conf.maxmemory != 0 && (lfu || c.f.conf.policy == volatileLRU || c.f.conf.policy == allkeysLRU)
+		if i, isStr := it.val.(string); isStr && !noShared && stringEncoding(i) == "int" {
+			if n, _ := parseInt(b(i)); n >= 0 && n < 10000 {
+				return Int(2147483647) // Redis's shared integers (OBJ_SHARED_REFCOUNT)
+			}
+		}
 		return One
 	case eqFold(sub, "idletime"):
-		return Zero
+		if lfu {
+			return Err("ERR An LFU maxmemory policy is selected, idle time not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.")
+		}
+		if it.acc == nil {
+			return Zero
+		}
+		return Int(idleMillis(it.acc.Load(), c.now) / 1000)
 	}
-	return Err("ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.")
+	if !lfu {
+		return Err("ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.")
+	}
+	if it.acc == nil {
+		return Int(lfuInitVal)
+	}
+	return Int(int64(lfuDecr(it.acc.Load(), c.now, c.f.conf.lfuDecayTime)))
 }
 
 func lowerASCII(b []byte) string {
@@ -176,7 +244,8 @@ func lowerASCII(b []byte) string {
 	return string(out)
 }
 
-// encodingOf is what OBJECT ENCODING reports, as Redis 7.2 would.
+// encodingOf is what OBJECT ENCODING reports, as Redis 7.0 would (a set
+// made by the legacy rules may still be a listpack: see encLimits).
 func encodingOf(v any) string {
 	switch o := v.(type) {
 	case string:
@@ -187,10 +256,7 @@ func encodingOf(v any) string {
 		}
 		return "listpack"
 	case *listObj:
-		if o.quick {
-			return "quicklist"
-		}
-		return "listpack"
+		return "quicklist" // Redis 7.0 makes every list a quicklist
 	case *setObj:
 		return [...]string{encIntset: "intset", encListpack: "listpack", encHashtable: "hashtable"}[o.enc]
 	case *zsetObj:
@@ -198,6 +264,8 @@ func encodingOf(v any) string {
 			return "skiplist"
 		}
 		return "listpack"
+	case *streamObj:
+		return "stream"
 	}
 	return "unknown"
 }

@@ -22,12 +22,16 @@ func objectCases() []tc {
 		row("object encoding skiplist", lines("ZADD k 1 "+strings.Repeat("x", 65)), "OBJECT ENCODING k", `"skiplist"`),
 		row("object encoding intset", lines("SADD k 1 2"), "OBJECT ENCODING k", `"intset"`),
 		row("object encoding set hashtable", lines("SADD k "+strings.Repeat("x", 65)), "OBJECT ENCODING k", `"hashtable"`),
-		row("object encoding set listpack (7.2)", lines("SADD k a"), "OBJECT ENCODING k", `"listpack"`),
-		row("object encoding list (7.2)", lines("RPUSH k a"), "OBJECT ENCODING k", `"listpack"`),
+		row("object encoding small set", lines("SADD k a"), "OBJECT ENCODING k", `"hashtable"`),
+		row("object encoding list", lines("RPUSH k a"), "OBJECT ENCODING k", `"quicklist"`),
 		row("object encoding quicklist", lines("RPUSH k "+strings.Repeat("x", 9000)), "OBJECT ENCODING k", `"quicklist"`),
 		row("object encoding missing", nil, "OBJECT ENCODING k", "(nil)"),
 		row("object encoding case", lines("SET k v"), "object Encoding k", `"embstr"`),
 		row("object refcount", lines("HSET k a 1"), "OBJECT REFCOUNT k", ":1"),
+		row("object refcount shared integer", lines("SET k 42"), "OBJECT REFCOUNT k", ":2147483647"),
+		row("object idletime lfu", lines("HSET k a 1", "CONFIG! maxmemory-policy allkeys-lfu"), "OBJECT IDLETIME k",
+			"-ERR An LFU maxmemory policy is selected, idle time not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust."),
+		row("object freq lfu", lines("CONFIG! maxmemory-policy allkeys-lfu", "HSET k a 1"), "OBJECT FREQ k", ":5"),
 		row("object refcount missing", nil, "OBJECT REFCOUNT k", "(nil)"),
 		row("object idletime", lines("HSET k a 1"), "OBJECT IDLETIME k", ":0"),
 		row("object freq", lines("HSET k a 1"), "OBJECT FREQ k", "-ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust."),
@@ -121,8 +125,8 @@ func TestRandomCommands(t *testing.T) {
 	} {
 		seen := map[string]bool{}
 		for seed := uint64(0); seed < 300; seed++ {
-			v := h.f.Read(h.now, seed, bargs(cmd))
-			if again := h.f.Read(h.now, seed, bargs(cmd)); fmtValue(again) != fmtValue(v) {
+			v := h.f.Read(0, h.now, seed, bargs(cmd))
+			if again := h.f.Read(0, h.now, seed, bargs(cmd)); fmtValue(again) != fmtValue(v) {
 				t.Fatalf("%q seed %d: %s then %s", cmd, seed, fmtValue(v), fmtValue(again))
 			}
 			if v.Kind == fsm.KindBulk {

@@ -192,6 +192,9 @@ func (g *cmdGen) collection() []string {
 }
 
 func (g *cmdGen) next() []string {
+	if g.rng.IntN(8) == 0 {
+		return g.bitsHLLGeo()
+	}
 	if g.rng.IntN(5) < 3 {
 		return g.collection()
 	}
@@ -337,12 +340,22 @@ func TestReplicationProperty(t *testing.T) {
 		for ; fl.next < len(entries); fl.next++ {
 			got := applyTo(fl.f, fl.next)
 			if fmt.Sprint(got) != fmt.Sprint(replies[fl.next]) {
-				t.Fatalf("seed %d: entry %d replies differ after restore:\nrestored: %q\noriginal: %q\ncommands: %q",
+				t.Fatalf("seed %d: entry %d replies differ after restore:\nrestored: %v\noriginal: %v\ncommands: %v",
 					seed, fl.next, got, replies[fl.next], entries[fl.next].Cmds)
 			}
 		}
 	}
 
+	// The cluster starts at level 2, with databases: commands run in 0-2.
+	entries = append(entries, &fsm.Entry{Type: fsm.EntryBatch, Time: now, Cmds: []fsm.Cmd{
+		{Op: fsm.OpInternal, Argv: bargs([]string{"level", "2", "16"})}}})
+	replies = append(replies, applyTo(orig, 0))
+	db := func() int {
+		if rng.IntN(3) == 0 {
+			return 1 + rng.IntN(2)
+		}
+		return 0
+	}
 	for commands < 4000 {
 		// The leader's clock: usually forward, now and then behind the
 		// replicated clock, as after a leader change with skew.
@@ -357,11 +370,23 @@ func TestReplicationProperty(t *testing.T) {
 		gen.now = max(now, orig.Clock())
 		e := &fsm.Entry{Type: fsm.EntryBatch, Time: now, Seed: rng.Uint64()}
 		for range 1 + rng.IntN(8) {
-			e.Cmds = append(e.Cmds, fsm.Cmd{Op: fsm.OpClient, Argv: bargs(gen.next())})
+			e.Cmds = append(e.Cmds, fsm.Cmd{Op: fsm.OpClient, DB: db(), Argv: bargs(gen.next())})
 		}
-		if rng.IntN(6) == 0 { // what the leader's expiry loop proposes
-			if keys := orig.ExpiredKeys(gen.now, 1+rng.IntN(4)); len(keys) > 0 {
-				e.Cmds = append(e.Cmds, fsm.Cmd{Op: fsm.OpInternal, Argv: bargs(append([]string{"expired"}, keys...))})
+		if rng.IntN(30) == 0 {
+			dbs := []string{"0", "1", "2"}
+			cmd := [][]string{{"MOVE", gen.key(), gen.pick(dbs...)}, {"SWAPDB", gen.pick(dbs...), gen.pick(dbs...)},
+				{"COPY", gen.key(), gen.key(), "DB", gen.pick(dbs...), gen.pick("REPLACE", "DB", "0")}}[rng.IntN(3)]
+			e.Cmds = append(e.Cmds, fsm.Cmd{Op: fsm.OpClient, DB: db(), Argv: bargs(cmd)})
+		}
+		if rng.IntN(6) == 0 { // what the leader's expiry loop proposes, per database
+			byDB := map[int][]string{}
+			for _, k := range orig.ExpiredKeys(gen.now, 1+rng.IntN(4)) {
+				byDB[k.DB] = append(byDB[k.DB], k.Key)
+			}
+			for d := range 3 {
+				if keys := byDB[d]; len(keys) > 0 {
+					e.Cmds = append(e.Cmds, fsm.Cmd{Op: fsm.OpInternal, DB: d, Argv: bargs(append([]string{"expired"}, keys...))})
+				}
 			}
 		}
 		if rng.IntN(100) == 0 {
@@ -372,19 +397,20 @@ func TestReplicationProperty(t *testing.T) {
 			for range 1 + rng.IntN(3) {
 				keys = append(keys, gen.key())
 			}
-			v := orig.Read(gen.now, rng.Uint64(), bargs(keys))
+			wdb := db()
+			v := orig.Read(wdb, gen.now, rng.Uint64(), bargs(keys))
 			at, _ := strconv.ParseUint(string(v.Arr[len(v.Arr)-1].Str), 10, 64)
 			var recs []byte
 			for i, k := range keys[1:] {
 				ver, _ := strconv.ParseUint(string(v.Arr[i].Str), 10, 64)
-				recs = fsm.AppendWatch(recs, []byte(k), ver, at)
+				recs = fsm.AppendWatch(recs, wdb, []byte(k), ver, at)
 			}
 			watches = append(watches, watched{records: recs, due: len(entries) + rng.IntN(20)})
 		}
 		if len(watches) > 0 && watches[0].due <= len(entries) {
 			var queued []byte
 			for range 1 + rng.IntN(3) {
-				queued = fsm.AppendCmd(queued, fsm.Cmd{Op: fsm.OpClient, Argv: bargs(gen.next())})
+				queued = fsm.AppendCmd(queued, fsm.Cmd{Op: fsm.OpClient, DB: db(), Argv: bargs(gen.next())})
 			}
 			e.Cmds = append(e.Cmds, fsm.Cmd{Op: fsm.OpClient, Argv: [][]byte{[]byte(fsm.ExecCommand), watches[0].records, queued}})
 			watches = watches[1:]

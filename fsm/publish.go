@@ -5,9 +5,18 @@ package fsm
 // The FSM itself keeps nothing: after the entry is applied, each node hands
 // the message to its own subscribers through the publish hook. The reply is
 // filled in by the node that answers the client (its subscriber count).
+//
+// SPUBLISH is the same for shard channels: the cluster is one shard, so its
+// messages reach the shard subscribers (SSUBSCRIBE) of every node, as Redis
+// Cluster propagates SPUBLISH to the replicas of the shard. Shard channels
+// are a namespace of their own: PUBLISH never reaches an SSUBSCRIBE, nor
+// SPUBLISH a SUBSCRIBE or a pattern.
 
-func publishCommands() []*Command {
-	return []*Command{{Name: "publish", Arity: 3, Flags: FlagWrite, run: cmdPublish}}
+func publishCommands() []decl {
+	return []decl{
+		{name: "publish", run: cmdPublish, since: 1, log: true},
+		{name: "spublish", run: cmdSPublish, since: Level2, log: true},
+	}
 }
 
 func cmdPublish(c *ctx, argv [][]byte) Value {
@@ -17,9 +26,17 @@ func cmdPublish(c *ctx, argv [][]byte) Value {
 	return Zero
 }
 
-// Message is one published message.
+func cmdSPublish(c *ctx, argv [][]byte) Value {
+	if c.write {
+		c.f.published = append(c.f.published, Message{Channel: string(argv[1]), Payload: string(argv[2]), Shard: true})
+	}
+	return Zero
+}
+
+// Message is one published message; Shard marks SPUBLISH's.
 type Message struct {
 	Channel, Payload string
+	Shard            bool
 }
 
 // SetPublishHook registers fn, called outside the lock after each applied

@@ -19,18 +19,24 @@ const (
 // ordered by (hash, member). Conversions follow Redis 7.2's setTypeAdd.
 type setObj struct {
 	gen   uint64
+	lim   *encLimits // thresholds in force when last changed (object.go)
 	enc   byte
 	small []string
 	ht    *btree.BTreeG[member]
 }
 
 // newSet is Redis's setTypeCreate: the encoding that suits a first member
-// and the number of members about to be added.
-func newSet(gen uint64, first string, sizeHint int) *setObj {
-	s := &setObj{gen: gen, enc: encHashtable}
-	if _, isInt := parseInt(b(first)); isInt && sizeHint <= setMaxIntsetEntries {
+// (Redis 7.0: an intset for an integer, else a hashtable) and, under the
+// legacy rules (7.2's), the number of members about to be added.
+func newSet(lim *encLimits, gen uint64, first string, sizeHint int) *setObj {
+	s := &setObj{gen: gen, lim: lim, enc: encHashtable}
+	l := limitsOf(lim)
+	if !l.setListpack {
+		sizeHint = 0
+	}
+	if _, isInt := parseInt(b(first)); isInt && sizeHint <= l.setIntset {
 		s.enc = encIntset
-	} else if sizeHint <= setMaxListpackEntries {
+	} else if l.setListpack && sizeHint <= l.setListpackEntries {
 		s.enc = encListpack
 	} else {
 		s.ht = newMemberTree()
@@ -79,7 +85,7 @@ func (s *setObj) add(m string) bool {
 				return false
 			}
 			s.small = slices.Insert(s.small, i, m)
-			if len(s.small) > setMaxIntsetEntries {
+			if len(s.small) > limitsOf(s.lim).setIntset {
 				s.toHashtable()
 			}
 			return true
@@ -88,7 +94,8 @@ func (s *setObj) add(m string) bool {
 		if n := len(s.small); n > 0 {
 			maxLen = max(len(s.small[0]), len(s.small[n-1]))
 		}
-		if len(s.small) < setMaxListpackEntries && len(m) <= setMaxListpackValue && maxLen <= setMaxListpackValue {
+		l := limitsOf(s.lim)
+		if l.setListpack && len(s.small) < l.setListpackEntries && len(m) <= l.setValue && maxLen <= l.setValue {
 			s.enc = encListpack
 			s.small = append(s.small, m)
 		} else {
@@ -100,7 +107,9 @@ func (s *setObj) add(m string) bool {
 		if slices.Contains(s.small, m) {
 			return false
 		}
-		if len(s.small) < setMaxListpackEntries && len(m) <= setMaxListpackValue {
+		// A listpack set exists only under the legacy rules, or was made
+		// by them: it keeps them until it becomes a hashtable.
+		if len(s.small) < legacyLimits.setListpackEntries && len(m) <= legacyLimits.setValue {
 			s.small = append(s.small, m)
 		} else {
 			s.toHashtable()
@@ -135,10 +144,15 @@ func (s *setObj) remove(m string) bool {
 	return ok
 }
 
-// maybeConvert is Redis's setTypeMaybeConvert: a command about to add
+// maybeConvert is Redis 7.2's setTypeMaybeConvert: a command about to add
 // sizeHint members converts a small set that could not hold that many.
+// Redis 7.0 has no such step (legacy rules only).
 func (s *setObj) maybeConvert(sizeHint int) {
-	if (s.enc == encListpack && sizeHint > setMaxListpackEntries) || (s.enc == encIntset && sizeHint > setMaxIntsetEntries) {
+	l := limitsOf(s.lim)
+	if !l.setListpack {
+		return
+	}
+	if (s.enc == encListpack && sizeHint > l.setListpackEntries) || (s.enc == encIntset && sizeHint > l.setIntset) {
 		s.toHashtable()
 	}
 }
@@ -199,7 +213,7 @@ func (s *setObj) at(i int) string {
 }
 
 func (s *setObj) clone(gen uint64) *setObj {
-	n := &setObj{gen: gen, enc: s.enc}
+	n := &setObj{gen: gen, lim: s.lim, enc: s.enc}
 	if s.enc == encHashtable {
 		n.ht = s.ht.Copy()
 	} else {
@@ -216,6 +230,7 @@ func (c *ctx) mutableSet(it *item) *setObj {
 		it.val = s
 		c.ks.swap(*it)
 	}
+	s.lim = c.enc()
 	return s
 }
 
@@ -223,26 +238,25 @@ func (c *ctx) getSet(key []byte) (item, *setObj, bool, Value) {
 	return getTyped[*setObj](c, key)
 }
 
-func setCommands() []*Command {
-	w, r := FlagWrite, FlagRead
-	return []*Command{
-		{Name: "sadd", Arity: -3, Flags: w, First: 1, Last: 1, Step: 1, run: cmdSAdd},
-		{Name: "srem", Arity: -3, Flags: w, First: 1, Last: 1, Step: 1, run: cmdSRem},
-		{Name: "smembers", Arity: 2, Flags: r, First: 1, Last: 1, Step: 1, run: cmdSMembers},
-		{Name: "sismember", Arity: 3, Flags: r, First: 1, Last: 1, Step: 1, run: cmdSIsMember},
-		{Name: "smismember", Arity: -3, Flags: r, First: 1, Last: 1, Step: 1, run: cmdSMIsMember},
-		{Name: "scard", Arity: 2, Flags: r, First: 1, Last: 1, Step: 1, run: cmdSCard},
-		{Name: "spop", Arity: -2, Flags: w, First: 1, Last: 1, Step: 1, run: cmdSPop},
-		{Name: "srandmember", Arity: -2, Flags: r, First: 1, Last: 1, Step: 1, run: cmdSRandMember},
-		{Name: "smove", Arity: 4, Flags: w, First: 1, Last: 2, Step: 1, run: cmdSMove},
-		{Name: "sinter", Arity: -2, Flags: r, First: 1, Last: -1, Step: 1, run: cmdSInter},
-		{Name: "sinterstore", Arity: -3, Flags: w, First: 1, Last: -1, Step: 1, run: cmdSInter},
-		{Name: "sintercard", Arity: -3, Flags: r, run: cmdSInterCard},
-		{Name: "sunion", Arity: -2, Flags: r, First: 1, Last: -1, Step: 1, run: cmdSUnionDiff},
-		{Name: "sunionstore", Arity: -3, Flags: w, First: 1, Last: -1, Step: 1, run: cmdSUnionDiff},
-		{Name: "sdiff", Arity: -2, Flags: r, First: 1, Last: -1, Step: 1, run: cmdSUnionDiff},
-		{Name: "sdiffstore", Arity: -3, Flags: w, First: 1, Last: -1, Step: 1, run: cmdSUnionDiff},
-		{Name: "sscan", Arity: -3, Flags: r, First: 1, Last: 1, Step: 1, run: cmdSScan},
+func setCommands() []decl {
+	return []decl{
+		{name: "sadd", run: cmdSAdd, since: 1},
+		{name: "srem", run: cmdSRem, since: 1},
+		{name: "smembers", run: cmdSMembers, since: 1},
+		{name: "sismember", run: cmdSIsMember, since: 1},
+		{name: "smismember", run: cmdSMIsMember, since: 1},
+		{name: "scard", run: cmdSCard, since: 1},
+		{name: "spop", run: cmdSPop, since: 1},
+		{name: "srandmember", run: cmdSRandMember, since: 1},
+		{name: "smove", run: cmdSMove, since: 1},
+		{name: "sinter", run: cmdSInter, since: 1},
+		{name: "sinterstore", run: cmdSInter, since: 1},
+		{name: "sintercard", run: cmdSInterCard, since: 1},
+		{name: "sunion", run: cmdSUnionDiff, since: 1},
+		{name: "sunionstore", run: cmdSUnionDiff, since: 1},
+		{name: "sdiff", run: cmdSUnionDiff, since: 1},
+		{name: "sdiffstore", run: cmdSUnionDiff, since: 1},
+		{name: "sscan", run: cmdSScan, since: 1},
 	}
 }
 
@@ -264,7 +278,7 @@ func cmdSAdd(c *ctx, argv [][]byte) Value {
 		s = c.mutableSet(&it)
 		s.maybeConvert(len(argv) - 2)
 	} else {
-		s = newSet(c.ks.gen, string(argv[2]), len(argv)-2)
+		s = newSet(c.enc(), c.ks.gen, string(argv[2]), len(argv)-2)
 		it = item{key: string(argv[1]), val: s}
 	}
 	var added int64
@@ -275,6 +289,7 @@ func cmdSAdd(c *ctx, argv [][]byte) Value {
 	}
 	if added > 0 {
 		c.save(it)
+		c.notify(NotifySet, "sadd", it.key)
 	}
 	return Int(added)
 }
@@ -295,6 +310,8 @@ func cmdSRem(c *ctx, argv [][]byte) Value {
 	}
 	if n > 0 {
 		c.save(it)
+		c.notify(NotifySet, "srem", it.key)
+		c.notifyDeleted(it)
 	}
 	return Int(n)
 }
@@ -358,6 +375,8 @@ func cmdSPop(c *ctx, argv [][]byte) Value {
 		m := s.at(c.rand().IntN(s.len()))
 		s.remove(m)
 		c.save(it)
+		c.notify(NotifySet, "spop", it.key)
+		c.notifyDeleted(it)
 		return BulkString(m)
 	}
 	count, errv := parsePositive(argv[2], mustBePositive)
@@ -377,9 +396,11 @@ func cmdSPop(c *ctx, argv [][]byte) Value {
 	size := s.len()
 	if count >= int64(size) {
 		// Redis answers with the SUNION of the set alone, then deletes it.
-		u := &setObj{gen: c.ks.gen, enc: encIntset}
+		u := &setObj{gen: c.ks.gen, lim: c.enc(), enc: encIntset}
 		s.each(func(m string) bool { u.add(m); return true })
 		c.ks.del(it.key)
+		c.notify(NotifySet, "spop", it.key)
+		c.notify(NotifyGeneric, "del", it.key)
 		return setReply(u.members())
 	}
 	s = c.mutableSet(&it)
@@ -402,17 +423,22 @@ func cmdSPop(c *ctx, argv [][]byte) Value {
 		// Keep remaining members in a new set and pop the rest.
 		idx := sampleIndexes(c, size, remaining)
 		var ns *setObj
+		lim := c.enc()
 		if s.enc == encListpack {
 			slices.Sort(idx)
-			ns = &setObj{gen: c.ks.gen, enc: encListpack}
+			ns = &setObj{gen: c.ks.gen, lim: lim, enc: encListpack}
 		} else if s.enc == encIntset {
-			ns = &setObj{gen: c.ks.gen, enc: encIntset}
+			ns = &setObj{gen: c.ks.gen, lim: lim, enc: encIntset}
 		} else {
-			ns = &setObj{gen: c.ks.gen, enc: encListpack}
+			ns = &setObj{gen: c.ks.gen, lim: lim, enc: encListpack}
 		}
 		keep := make([]string, len(idx))
 		for i, j := range idx {
 			keep[i] = s.at(j)
+		}
+		if !lim.setListpack {
+			// Redis 7.0 builds the new set from its first member.
+			ns = newSet(lim, c.ks.gen, keep[0], 1)
 		}
 		for _, m := range keep {
 			ns.add(m)
@@ -422,6 +448,7 @@ func cmdSPop(c *ctx, argv [][]byte) Value {
 		it.val = ns
 	}
 	c.save(it)
+	c.notify(NotifySet, "spop", it.key)
 	return setReply(popped)
 }
 
@@ -491,14 +518,17 @@ func cmdSMove(c *ctx, argv [][]byte) Value {
 	s = c.mutableSet(&src)
 	s.remove(m)
 	c.save(src)
+	c.notify(NotifySet, "srem", src.key)
+	c.notifyDeleted(src)
 	if dstExists {
 		d = c.mutableSet(&dst)
 	} else {
-		d = newSet(c.ks.gen, m, 1)
+		d = newSet(c.enc(), c.ks.gen, m, 1)
 		dst = item{key: string(argv[2]), val: d}
 	}
 	if d.add(m) {
 		c.save(dst)
+		c.notify(NotifySet, "sadd", dst.key)
 	}
 	return One
 }

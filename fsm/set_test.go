@@ -14,9 +14,9 @@ func setCases() []tc {
 	return []tc{
 		// SADD, SREM, SMEMBERS, SCARD
 		{name: "sadd", steps: []step{{"SADD s a b a", ":2"}, {"SADD s b c", ":1"}, {"~SMEMBERS s", `~["a" "b" "c"]`}, {"TYPE s", "+set"}}},
-		{name: "sadd listpack order (7.2)", steps: []step{{"SADD s c a b", ":3"}, {"SMEMBERS s", `~["c" "a" "b"]`}}},
+		{name: "sadd strings", steps: []step{{"SADD s c a b", ":3"}, {"~SMEMBERS s", `~["a" "b" "c"]`}}},
 		{name: "sadd intset sorted", steps: []step{{"SADD s 3 -1 20 1", ":4"}, {"SMEMBERS s", `~["-1" "1" "3" "20"]`}}},
-		{name: "sadd int then string (7.2)", steps: []step{{"SADD s 2 1", ":2"}, {"SADD s x 0", ":2"}, {"SMEMBERS s", `~["1" "2" "x" "0"]`}}},
+		{name: "sadd int then string", steps: []step{{"SADD s 2 1", ":2"}, {"SADD s x 0", ":2"}, {"~SMEMBERS s", `~["0" "1" "2" "x"]`}}},
 		{name: "sadd not canonical ints", steps: []step{{"SADD s 01 1 +1 -0 0", ":5"}, {"SCARD s", ":5"}, {"SISMEMBER s 01", ":1"}}},
 		{name: "srem", setup: s, steps: []step{{"SREM s a z", ":1"}, {"~SMEMBERS s", `~["b" "c"]`}}},
 		{name: "srem last deletes", setup: lines("SADD s a"), steps: []step{{"SREM s a", ":1"}, {"EXISTS s", ":0"}}},
@@ -119,9 +119,53 @@ func setCases() []tc {
 
 func TestSetCommands(t *testing.T) { runCases(t, setCases()) }
 
-// TestSetEncoding follows Redis 7.2's intset / listpack / hashtable rules.
+// TestSetEncoding follows Redis 7.0's rules: an intset while every member
+// is an integer and there are at most set-max-intset-entries, else a
+// hashtable, set at run time.
 func TestSetEncoding(t *testing.T) {
 	h := newHarness()
+	for i := range 512 {
+		h.do(t, "SADD", "i", fmt.Sprint(i))
+	}
+	mustEncoding(t, h, "i", "intset")
+	h.do(t, "SADD", "i", "512")
+	mustEncoding(t, h, "i", "hashtable")
+	h.do(t, "SADD", "j", "1", "2")
+	h.do(t, "SADD", "j", "x")
+	mustEncoding(t, h, "j", "hashtable")
+	args := []string{"SADD", "l"}
+	for range 600 {
+		args = append(args, "1")
+	}
+	h.do(t, args...)
+	mustEncoding(t, h, "l", "intset") // no conversion up front in 7.0
+	h.do(t, "SADD", "p", "x", "1", "2")
+	h.do(t, "SADD", "q", "2", "1", "y")
+	h.do(t, "SINTERSTORE", "r", "p", "q")
+	mustEncoding(t, h, "r", "intset")
+	// The threshold is the replicated setting's, at the next change.
+	h.configSet(t, "set-max-intset-entries", "3")
+	h.do(t, "SADD", "small", "1", "2", "3")
+	mustEncoding(t, h, "small", "intset")
+	h.do(t, "SADD", "small", "4")
+	mustEncoding(t, h, "small", "hashtable")
+	// SPOP keeping few integers rebuilds an intset from the first kept.
+	h.configSet(t, "set-max-intset-entries", "512")
+	for i := range 200 {
+		h.do(t, "SADD", "big", fmt.Sprint(i))
+	}
+	h.do(t, "SADD", "big", "x")
+	h.do(t, "SREM", "big", "x")
+	mustEncoding(t, h, "big", "hashtable")
+	h.do(t, "SPOP", "big", "190")
+	mustEncoding(t, h, "big", "intset")
+}
+
+// TestSetEncodingLegacy: below level 2 a cluster keeps the rules of the
+// builds before it (Redis 7.2's listpack sets), so that every replica of a
+// mixed cluster builds the same encoding.
+func TestSetEncodingLegacy(t *testing.T) {
+	h := newLevel1Harness()
 	for i := range 512 {
 		h.do(t, "SADD", "i", fmt.Sprint(i))
 	}

@@ -59,7 +59,7 @@ func cmdSInter(c *ctx, argv [][]byte) Value {
 		return setReply(ms)
 	}
 	if len(ms) == 0 {
-		c.ks.del(string(storeTo))
+		c.store(storeTo, &setObj{}, NotifySet, "sinterstore")
 		return Zero
 	}
 	{
@@ -69,15 +69,18 @@ func cmdSInter(c *ctx, argv [][]byte) Value {
 				smallest = s
 			}
 		}
-		dst := &setObj{gen: c.ks.gen, enc: encListpack}
-		if smallest.enc == encIntset {
-			dst.enc = encIntset
+		lim := c.enc()
+		dst := &setObj{gen: c.ks.gen, lim: lim, enc: encListpack}
+		if smallest.enc == encIntset || !lim.setListpack {
+			dst.enc = encIntset // Redis 7.0 starts every result as an intset
 		}
 		for _, m := range ms {
 			dst.add(m)
 		}
-		dst.maybeToIntset()
-		c.store(storeTo, dst)
+		if lim.setListpack {
+			dst.maybeToIntset()
+		}
+		c.store(storeTo, dst, NotifySet, "sinterstore")
 	}
 	return Int(int64(len(ms)))
 }
@@ -112,7 +115,7 @@ func cmdSInterCard(c *ctx, argv [][]byte) Value {
 // set, starting as an intset, so the result has the order and encoding
 // Redis's would.
 func unionDiff(c *ctx, sets []*setObj, diff bool) *setObj {
-	dst := &setObj{gen: c.ks.gen, enc: encIntset}
+	dst := &setObj{gen: c.ks.gen, lim: c.enc(), enc: encIntset}
 	if !diff {
 		for _, s := range sets {
 			if s != nil {
@@ -176,6 +179,6 @@ func cmdSUnionDiff(c *ctx, argv [][]byte) Value {
 	if storeTo == nil {
 		return setReply(dst.members())
 	}
-	c.store(storeTo, dst)
+	c.store(storeTo, dst, NotifySet, name)
 	return Int(int64(dst.len()))
 }

@@ -5,6 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"runtime"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
 
@@ -102,8 +106,8 @@ func sameReads(t testing.TB, a, b *fsm.FSM, now int64, keys []string) {
 			t.Fatalf("%q: %s vs %s", k, x, y)
 		}
 		for _, cmd := range []string{"GET", "PTTL", "PEXPIRETIME"} {
-			x := fmtValue(a.Read(now, 0, bargs([]string{cmd, k})))
-			y := fmtValue(b.Read(now, 0, bargs([]string{cmd, k})))
+			x := fmtValue(a.Read(0, now, 0, bargs([]string{cmd, k})))
+			y := fmtValue(b.Read(0, now, 0, bargs([]string{cmd, k})))
 			if x != y {
 				t.Fatalf("%s %q: %s vs %s", cmd, k, x, y)
 			}
@@ -111,7 +115,7 @@ func sameReads(t testing.TB, a, b *fsm.FSM, now int64, keys []string) {
 	}
 	for _, cmd := range []string{"DBSIZE", "KEYS *"} {
 		argv := bargs(splitArgs(t, cmd))
-		if x, y := fmtValue(sortReply(a.Read(now, 0, argv))), fmtValue(sortReply(b.Read(now, 0, argv))); x != y {
+		if x, y := fmtValue(sortReply(a.Read(0, now, 0, argv))), fmtValue(sortReply(b.Read(0, now, 0, argv))); x != y {
 			t.Fatalf("%s: %s vs %s", cmd, x, y)
 		}
 	}
@@ -201,7 +205,7 @@ func TestSnapshotConcurrentWrites(t *testing.T) {
 	go func() {
 		defer wg.Done()
 		for i := range 200 {
-			h.f.Read(h.now, 0, bargs([]string{"SCAN", "0", "COUNT", "50"}))
+			h.f.Read(0, h.now, 0, bargs([]string{"SCAN", "0", "COUNT", "50"}))
 			_ = h.f.Hash()
 			_ = i
 		}
@@ -321,5 +325,33 @@ func TestHashSensitivity(t *testing.T) {
 		if h.f.Hash() == ref {
 			t.Errorf("Hash ignores a change of %s", name)
 		}
+	}
+}
+
+// A damaged length in a snapshot (here one the fuzzer found: strings that
+// claim hundreds of megabytes in a few hundred bytes of input) is refused
+// as corrupt without allocating what it claims: reading it used to take
+// 1.7 GB and 15 s, an out-of-memory kill on a small node instead of the
+// error naming the file.
+func TestSnapshot_DamagedLengthIsNotTrustedWithMemory(t *testing.T) {
+	data, err := os.ReadFile("testdata/fuzz/FuzzSnapshotRestore/97835d055b5727ba")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The corpus file is Go's fuzz encoding: one []byte literal.
+	lit := strings.TrimSpace(strings.TrimPrefix(string(data), "go test fuzz v1\n"))
+	raw, err := strconv.Unquote(strings.TrimSuffix(strings.TrimPrefix(lit, "[]byte("), ")"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	_, verr := fsm.ValidateSnapshot(bytes.NewReader([]byte(raw)))
+	runtime.ReadMemStats(&after)
+	if !errors.Is(verr, fsm.ErrSnapshotCorrupt) {
+		t.Fatalf("ValidateSnapshot: %v, want ErrSnapshotCorrupt", verr)
+	}
+	if got := after.TotalAlloc - before.TotalAlloc; got > 64<<20 {
+		t.Fatalf("reading a %d-byte damaged snapshot allocated %d MB", len(raw), got>>20)
 	}
 }

@@ -7,33 +7,33 @@ import (
 	"strings"
 )
 
-// maxStringLen is Redis's proto-max-bulk-len default: no string grows past it.
-const maxStringLen = 512 << 20
+// maxString is proto-max-bulk-len (replicated: config.go): no string grows
+// past it.
+func (c *ctx) maxString() int64 { return c.f.conf.protoMaxBulkLen }
 
-func stringCommands() []*Command {
-	w, r := FlagWrite, FlagRead
-	return []*Command{
-		{Name: "get", Arity: 2, Flags: r, First: 1, Last: 1, Step: 1, run: cmdGet},
-		{Name: "set", Arity: -3, Flags: w, First: 1, Last: 1, Step: 1, run: cmdSet},
-		{Name: "getset", Arity: 3, Flags: w, First: 1, Last: 1, Step: 1, run: cmdGetSet},
-		{Name: "mget", Arity: -2, Flags: r, First: 1, Last: -1, Step: 1, run: cmdMGet},
-		{Name: "mset", Arity: -3, Flags: w, First: 1, Last: -1, Step: 2, run: cmdMSet},
-		{Name: "msetnx", Arity: -3, Flags: w, First: 1, Last: -1, Step: 2, run: cmdMSetNX},
-		{Name: "setnx", Arity: 3, Flags: w, First: 1, Last: 1, Step: 1, run: cmdSetNX},
-		{Name: "setex", Arity: 4, Flags: w, First: 1, Last: 1, Step: 1, run: cmdSetEx},
-		{Name: "psetex", Arity: 4, Flags: w, First: 1, Last: 1, Step: 1, run: cmdPSetEx},
-		{Name: "append", Arity: 3, Flags: w, First: 1, Last: 1, Step: 1, run: cmdAppend},
-		{Name: "strlen", Arity: 2, Flags: r, First: 1, Last: 1, Step: 1, run: cmdStrlen},
-		{Name: "incr", Arity: 2, Flags: w, First: 1, Last: 1, Step: 1, run: cmdIncr},
-		{Name: "decr", Arity: 2, Flags: w, First: 1, Last: 1, Step: 1, run: cmdDecr},
-		{Name: "incrby", Arity: 3, Flags: w, First: 1, Last: 1, Step: 1, run: cmdIncrBy},
-		{Name: "decrby", Arity: 3, Flags: w, First: 1, Last: 1, Step: 1, run: cmdDecrBy},
-		{Name: "incrbyfloat", Arity: 3, Flags: w, First: 1, Last: 1, Step: 1, run: cmdIncrByFloat},
-		{Name: "getdel", Arity: 2, Flags: w, First: 1, Last: 1, Step: 1, run: cmdGetDel},
-		{Name: "getex", Arity: -2, Flags: w, First: 1, Last: 1, Step: 1, run: cmdGetEx},
-		{Name: "getrange", Arity: 4, Flags: r, First: 1, Last: 1, Step: 1, run: cmdGetRange},
-		{Name: "substr", Arity: 4, Flags: r, First: 1, Last: 1, Step: 1, run: cmdGetRange},
-		{Name: "setrange", Arity: 4, Flags: w, First: 1, Last: 1, Step: 1, run: cmdSetRange},
+func stringCommands() []decl {
+	return []decl{
+		{name: "get", run: cmdGet, since: 1},
+		{name: "set", run: cmdSet, since: 1},
+		{name: "getset", run: cmdGetSet, since: 1},
+		{name: "mget", run: cmdMGet, since: 1},
+		{name: "mset", run: cmdMSet, since: 1},
+		{name: "msetnx", run: cmdMSetNX, since: 1},
+		{name: "setnx", run: cmdSetNX, since: 1},
+		{name: "setex", run: cmdSetEx, since: 1},
+		{name: "psetex", run: cmdPSetEx, since: 1},
+		{name: "append", run: cmdAppend, since: 1},
+		{name: "strlen", run: cmdStrlen, since: 1},
+		{name: "incr", run: cmdIncr, since: 1},
+		{name: "decr", run: cmdDecr, since: 1},
+		{name: "incrby", run: cmdIncrBy, since: 1},
+		{name: "decrby", run: cmdDecrBy, since: 1},
+		{name: "incrbyfloat", run: cmdIncrByFloat, since: 1},
+		{name: "getdel", run: cmdGetDel, since: 1},
+		{name: "getex", run: cmdGetEx, since: 1},
+		{name: "getrange", run: cmdGetRange, since: 1},
+		{name: "substr", run: cmdGetRange, since: 1},
+		{name: "setrange", run: cmdSetRange, since: 1},
 	}
 }
 
@@ -129,6 +129,19 @@ func cmdSet(c *ctx, argv [][]byte) Value {
 		}
 		o.exp, o.hasExp = exp, true
 	}
+	if !o.nx && !o.xx && !o.get && !o.keepTTL && !isExpired(o.exp, c.now) {
+		// The common SET: whatever the key held, it is replaced, so one
+		// traversal of the tree does get's and put's work (reclaim).
+		it := kvItem(argv[1], argv[2], o.exp)
+		if prev, live := c.ks.reclaim(it); live {
+			c.touch(&prev)
+		}
+		c.notify(NotifyString, "set", it.key)
+		if o.hasExp {
+			c.notify(NotifyGeneric, "expire", it.key)
+		}
+		return OK
+	}
 	old, oldStr, exists, errv := c.getString(argv[1])
 	if errv.Kind == KindError && o.get {
 		return errv
@@ -155,13 +168,24 @@ func cmdSet(c *ctx, argv [][]byte) Value {
 	}
 	if isExpired(it.exp, c.now) {
 		// An absolute time already past: the write happens and the key is
-		// gone at once, as Redis does (a change WATCH sees).
+		// gone at once (a change WATCH sees). Redis 7.0 stores it and
+		// expires it at its next look: the same events, in that order.
 		if _, existed := c.ks.del(it.key); !existed {
 			c.ks.changedAbsent(it.key)
 		}
+		if !exists {
+			c.notify(NotifyNew, "new", it.key)
+		}
+		c.notify(NotifyString, "set", it.key)
+		c.notify(NotifyGeneric, "expire", it.key)
+		c.notify(NotifyExpired, "expired", it.key)
 		return reply
 	}
 	c.ks.put(it)
+	c.notify(NotifyString, "set", it.key)
+	if o.hasExp {
+		c.notify(NotifyGeneric, "expire", it.key)
+	}
 	return reply
 }
 
@@ -171,6 +195,7 @@ func cmdGetSet(c *ctx, argv [][]byte) Value {
 		return errv
 	}
 	c.ks.put(kvItem(argv[1], argv[2], 0))
+	c.notify(NotifyString, "set", string(argv[1]))
 	if !ok {
 		return Null
 	}
@@ -196,6 +221,7 @@ func cmdMSet(c *ctx, argv [][]byte) Value {
 	}
 	for i := 1; i < len(argv); i += 2 {
 		c.ks.put(kvItem(argv[i], argv[i+1], 0))
+		c.notify(NotifyString, "set", string(argv[i]))
 	}
 	return OK
 }
@@ -211,6 +237,7 @@ func cmdMSetNX(c *ctx, argv [][]byte) Value {
 	}
 	for i := 1; i < len(argv); i += 2 {
 		c.ks.put(kvItem(argv[i], argv[i+1], 0))
+		c.notify(NotifyString, "set", string(argv[i]))
 	}
 	return One
 }
@@ -220,6 +247,7 @@ func cmdSetNX(c *ctx, argv [][]byte) Value {
 		return Zero
 	}
 	c.ks.put(kvItem(argv[1], argv[2], 0))
+	c.notify(NotifyString, "set", string(argv[1]))
 	return One
 }
 
@@ -229,6 +257,8 @@ func setWithTTL(c *ctx, argv [][]byte, unit, name string) Value {
 		return errv
 	}
 	c.ks.put(kvItem(argv[1], argv[3], exp))
+	c.notify(NotifyString, "set", string(argv[1]))
+	c.notify(NotifyGeneric, "expire", string(argv[1]))
 	return OK
 }
 
@@ -240,14 +270,17 @@ func cmdAppend(c *ctx, argv [][]byte) Value {
 	if errv.Kind == KindError {
 		return errv
 	}
-	if len(s)+len(argv[2]) > maxStringLen {
+	if int64(len(s)+len(argv[2])) > c.maxString() {
 		return errTooBig
 	}
 	if !ok {
 		it = item{key: string(argv[1])}
+	} else {
+		it.raw = c.rawStrings() // appended to in place
 	}
 	it.val = s + string(argv[2])
 	c.ks.put(it)
+	c.notify(NotifyString, "append", it.key)
 	return Int(int64(len(s) + len(argv[2])))
 }
 
@@ -278,7 +311,9 @@ func incrBy(c *ctx, key []byte, by int64) Value {
 	}
 	n += by
 	it.val = strconv.FormatInt(n, 10)
+	it.raw = false // a new integer object
 	c.ks.put(it)
+	c.notify(NotifyString, "incrby", it.key)
 	return Int(n)
 }
 
@@ -398,7 +433,9 @@ func cmdIncrByFloat(c *ctx, argv [][]byte) Value {
 		return errNaNOrInf
 	}
 	it.val = formatLongDouble(sum)
+	it.raw = false
 	c.ks.put(it)
+	c.notify(NotifyString, "incrbyfloat", it.key)
 	return BulkString(it.val.(string))
 }
 
@@ -411,6 +448,7 @@ func cmdGetDel(c *ctx, argv [][]byte) Value {
 		return Null
 	}
 	c.ks.del(string(argv[1]))
+	c.notify(NotifyGeneric, "del", string(argv[1]))
 	return Bulk(b(s))
 }
 
@@ -451,12 +489,15 @@ func cmdGetEx(c *ctx, argv [][]byte) Value {
 	switch {
 	case hasExp && exp <= c.now:
 		c.ks.del(it.key)
+		c.notify(NotifyGeneric, "del", it.key)
 	case hasExp:
 		it.exp = exp
 		c.ks.put(it)
+		c.notify(NotifyGeneric, "expire", it.key)
 	case persist && it.exp != 0:
 		it.exp = 0
 		c.ks.put(it)
+		c.notify(NotifyGeneric, "persist", it.key)
 	}
 	return reply
 }
@@ -512,7 +553,7 @@ func cmdSetRange(c *ctx, argv [][]byte) Value {
 	if len(val) == 0 {
 		return Int(int64(len(s)))
 	}
-	if off > maxStringLen-int64(len(val)) { // not off+len: that can overflow
+	if off > c.maxString()-int64(len(val)) { // not off+len: that can overflow
 		return errTooBig
 	}
 	if !exists {
@@ -523,6 +564,8 @@ func cmdSetRange(c *ctx, argv [][]byte) Value {
 	copy(buf, s)
 	copy(buf[off:], val)
 	it.val = string(buf)
+	it.raw = c.rawStrings() // made, or changed in place, as an sds
 	c.ks.put(it)
+	c.notify(NotifyString, "setrange", it.key)
 	return Int(size)
 }

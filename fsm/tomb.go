@@ -137,9 +137,9 @@ func (ks *keyspace) buryAll() {
 	if ks.tree.Len() > maxTombs {
 		ks.tombs.clear(ks.index)
 	} else {
-		ks.tree.Scan(func(it *item) bool {
-			if it.ver > ks.tombs.floor {
-				ks.buried(*it)
+		ks.tree.Scan(func(s slot) bool {
+			if s.it.ver > ks.tombs.floor {
+				ks.buried(*s.it)
 			}
 			return true
 		})

@@ -92,7 +92,7 @@ func TestTombsSnapshot(t *testing.T) {
 		t.Fatalf("a snapshot without tombstones has version %d", v)
 	}
 	f.ApplyEntry(2, e([]string{"SET", "b", "1"}, []string{"DEL", "a", "b"}))
-	f.ks.tombs.floor = 1
+	f.dbs[0].tombs.floor = 1
 	var buf bytes.Buffer
 	if _, err := f.WriteSnapshot(&buf); err != nil {
 		t.Fatal(err)
@@ -104,18 +104,18 @@ func TestTombsSnapshot(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s.ks.tombs.len() != 2 || s.ks.tombs.floor != 1 {
-		t.Fatalf("restored %d tombstones, floor %d", s.ks.tombs.len(), s.ks.tombs.floor)
+	if s.dbs[0].tombs.len() != 2 || s.dbs[0].tombs.floor != 1 {
+		t.Fatalf("restored %d tombstones, floor %d", s.dbs[0].tombs.len(), s.dbs[0].tombs.floor)
 	}
 	for _, k := range []string{"a", "b"} {
-		got, ok1 := s.ks.tombs.get(k)
-		want, ok2 := f.ks.tombs.get(k)
+		got, ok1 := s.dbs[0].tombs.get(k)
+		want, ok2 := f.dbs[0].tombs.get(k)
 		if !ok1 || !ok2 || *got != *want {
 			t.Fatalf("tombstone %s: restored %+v, want %+v", k, got, want)
 		}
 	}
 	// A tombstone repeated (as a broken writer could) is refused.
-	f.ks.tombs.byAge.Set(&tomb{key: "a", mod: 9, del: 9})
+	f.dbs[0].tombs.byAge.Set(&tomb{key: "a", mod: 9, del: 9})
 	buf.Reset()
 	if _, err := f.WriteSnapshot(&buf); err != nil {
 		t.Fatal(err)

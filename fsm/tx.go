@@ -2,6 +2,8 @@ package fsm
 
 import (
 	"strconv"
+
+	"github.com/understudy/understudy/cmdtab"
 )
 
 // Transactions. The RESP layer queues MULTI ... EXEC on the connection and
@@ -35,10 +37,12 @@ const (
 // meant to see (they are safe to call, but not listed by COMMAND).
 func Internal(name string) bool { return len(name) > 11 && name[:11] == "understudy." }
 
-func txCommands() []*Command {
-	return []*Command{
-		{Name: ExecCommand, Arity: 3, Flags: FlagWrite, run: cmdExec},
-		{Name: VersionsCommand, Arity: -2, Flags: FlagRead, First: 1, Last: -1, Step: 1, run: cmdVersions},
+func txCommands() []decl {
+	return []decl{
+		{name: ExecCommand, run: cmdExec, since: 1,
+			own: &cmdtab.Spec{Name: ExecCommand, Arity: 3, Flags: cmdtab.Write}},
+		{name: VersionsCommand, run: cmdVersions, since: 1,
+			own: &cmdtab.Spec{Name: VersionsCommand, Arity: -2, Flags: cmdtab.ReadOnly, First: 1, Last: -1, Step: 1}},
 	}
 }
 
@@ -63,14 +67,14 @@ func cmdVersions(c *ctx, argv [][]byte) Value {
 	return Array(out)
 }
 
-// AppendWatch encodes one watched key: its version, and for an absent key
-// (version 0) the index the version was read at.
-func AppendWatch(dst []byte, key []byte, ver, readIndex uint64) []byte {
+// AppendWatch encodes one watched key of database db: its version, and for
+// an absent key (version 0) the index the version was read at.
+func AppendWatch(dst []byte, db int, key []byte, ver, readIndex uint64) []byte {
 	argv := [][]byte{key, []byte(strconv.FormatUint(ver, 10))}
 	if ver == 0 {
 		argv = append(argv, []byte(strconv.FormatUint(readIndex, 10)))
 	}
-	return AppendCmd(dst, Cmd{Op: OpClient, Argv: argv})
+	return AppendCmd(dst, Cmd{Op: OpClient, DB: db, Argv: argv})
 }
 
 // decodeCmds decodes a sequence of AppendCmd records; only client commands
@@ -97,12 +101,15 @@ func cmdExec(c *ctx, argv [][]byte) Value {
 	if !ok1 || !ok2 {
 		return Err("ERR malformed transaction")
 	}
+	db := c.db
 	for _, w := range watches {
+		c.use(w.DB)
 		changed, ok := watchChanged(c, w.Argv)
 		if !ok {
 			return Err("ERR malformed transaction")
 		}
 		if changed {
+			c.use(db)
 			return NullArray
 		}
 	}
@@ -112,8 +119,10 @@ func cmdExec(c *ctx, argv [][]byte) Value {
 			out[i] = Err("ERR EXEC inside a transaction")
 			continue
 		}
+		c.use(cmd.DB)
 		out[i] = run(c, cmd.Argv)
 	}
+	c.use(db)
 	return Array(out)
 }
 
@@ -128,11 +137,11 @@ func watchChanged(c *ctx, rec [][]byte) (changed, ok bool) {
 		return false, false
 	}
 	if len(rec) == 2 {
-		return c.version(rec[0]) != ver, true
+		return c.version(rec[0]) != ver || c.ks.swapped > ver, true
 	}
 	at, err := strconv.ParseUint(string(rec[2]), 10, 64)
 	if err != nil || ver != 0 {
 		return false, false
 	}
-	return c.changedSince(rec[0], at), true
+	return c.changedSince(rec[0], at) || c.ks.swapped > at, true
 }

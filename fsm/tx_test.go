@@ -31,7 +31,7 @@ func (w *watchHarness) watch(t *testing.T, keys ...string) {
 		if err != nil {
 			t.Fatalf("keyversions %q: version %q", k, v.Arr[i].Str)
 		}
-		w.watches = fsm.AppendWatch(w.watches, []byte(k), ver, at)
+		w.watches = fsm.AppendWatch(w.watches, 0, []byte(k), ver, at)
 	}
 }
 

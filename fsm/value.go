@@ -29,6 +29,16 @@ const (
 	// member, score... and goes flat (*2N) to RESP2 clients; RESP3 clients
 	// get *N arrays of two, as Redis 7 sends them.
 	KindPairs
+	// KindBool is RESP3's boolean (#t / #f), Int 1 or 0; RESP2 clients get
+	// :1 / :0 (only script replies have it).
+	KindBool
+	// KindBigNumber is RESP3's big number, Str its digits; a bulk string in
+	// RESP2 (only script replies have it).
+	KindBigNumber
+	// KindArrayMap is XREAD's and XREADGROUP's reply: Arr holds key, value,
+	// key, value...; RESP3 clients get a map, RESP2 clients an array of
+	// [key, value] arrays, as Redis 7 sends them.
+	KindArrayMap
 )
 
 // Value is one reply. Only the fields its Kind names are meaningful.

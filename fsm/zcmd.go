@@ -8,21 +8,20 @@ import (
 // Sorted-set commands other than ranges (zrange.go) and the set algebra
 // (zstore.go).
 
-func zsetCommands() []*Command {
-	w, r := FlagWrite, FlagRead
-	return []*Command{
-		{Name: "zadd", Arity: -4, Flags: w, First: 1, Last: 1, Step: 1, run: cmdZAdd},
-		{Name: "zincrby", Arity: 4, Flags: w, First: 1, Last: 1, Step: 1, run: cmdZAdd},
-		{Name: "zrem", Arity: -3, Flags: w, First: 1, Last: 1, Step: 1, run: cmdZRem},
-		{Name: "zscore", Arity: 3, Flags: r, First: 1, Last: 1, Step: 1, run: cmdZScore},
-		{Name: "zmscore", Arity: -3, Flags: r, First: 1, Last: 1, Step: 1, run: cmdZMScore},
-		{Name: "zcard", Arity: 2, Flags: r, First: 1, Last: 1, Step: 1, run: cmdZCard},
-		{Name: "zrank", Arity: -3, Flags: r, First: 1, Last: 1, Step: 1, run: cmdZRank},
-		{Name: "zrevrank", Arity: -3, Flags: r, First: 1, Last: 1, Step: 1, run: cmdZRank},
-		{Name: "zpopmin", Arity: -2, Flags: w, First: 1, Last: 1, Step: 1, run: cmdZPop},
-		{Name: "zpopmax", Arity: -2, Flags: w, First: 1, Last: 1, Step: 1, run: cmdZPop},
-		{Name: "zrandmember", Arity: -2, Flags: r, First: 1, Last: 1, Step: 1, run: cmdZRandMember},
-		{Name: "zscan", Arity: -3, Flags: r, First: 1, Last: 1, Step: 1, run: cmdZScan},
+func zsetCommands() []decl {
+	return []decl{
+		{name: "zadd", run: cmdZAdd, since: 1},
+		{name: "zincrby", run: cmdZAdd, since: 1},
+		{name: "zrem", run: cmdZRem, since: 1},
+		{name: "zscore", run: cmdZScore, since: 1},
+		{name: "zmscore", run: cmdZMScore, since: 1},
+		{name: "zcard", run: cmdZCard, since: 1},
+		{name: "zrank", run: cmdZRank, since: 1},
+		{name: "zrevrank", run: cmdZRank, since: 1},
+		{name: "zpopmin", run: cmdZPop, since: 1},
+		{name: "zpopmax", run: cmdZPop, since: 1},
+		{name: "zrandmember", run: cmdZRandMember, since: 1},
+		{name: "zscan", run: cmdZScan, since: 1},
 	}
 }
 
@@ -132,11 +131,11 @@ func zaddGeneric(c *ctx, key []byte, pairs [][]byte, flags int) Value {
 			}
 			return Zero
 		}
-		z = newZset(c.ks.gen, n, len(pairs[1]))
+		z = newZset(c.enc(), c.ks.gen, n, len(pairs[1]))
 		it = item{key: string(key), val: z}
 	} else {
 		z = c.mutableZset(&it)
-		if !z.skiplist && n > zsetMaxListpackEntries {
+		if !z.skiplist && n > int(z.lim.zsetEntries) {
 			z.skiplist = true
 		}
 	}
@@ -147,6 +146,7 @@ func zaddGeneric(c *ctx, key []byte, pairs [][]byte, flags int) Value {
 		if nan {
 			if added+updated > 0 {
 				c.save(it)
+				c.notifyZadd(it.key, flags)
 			}
 			return errZNaN
 		}
@@ -163,6 +163,7 @@ func zaddGeneric(c *ctx, key []byte, pairs [][]byte, flags int) Value {
 	}
 	if added+updated > 0 {
 		c.save(it)
+		c.notifyZadd(it.key, flags)
 	}
 	if has(zINCR) {
 		if processed > 0 {
@@ -174,6 +175,15 @@ func zaddGeneric(c *ctx, key []byte, pairs [][]byte, flags int) Value {
 		return Int(added + updated)
 	}
 	return Int(added)
+}
+
+// notifyZadd is ZADD's event: "zincr" with INCR (ZINCRBY), else "zadd".
+func (c *ctx) notifyZadd(key string, flags int) {
+	if flags&zINCR != 0 {
+		c.notify(NotifyZset, "zincr", key)
+	} else {
+		c.notify(NotifyZset, "zadd", key)
+	}
 }
 
 func cmdZRem(c *ctx, argv [][]byte) Value {
@@ -192,6 +202,8 @@ func cmdZRem(c *ctx, argv [][]byte) Value {
 	}
 	if n > 0 {
 		c.save(it)
+		c.notify(NotifyZset, "zrem", it.key)
+		c.notifyDeleted(it)
 	}
 	return Int(n)
 }
@@ -232,36 +244,22 @@ func cmdZCard(c *ctx, argv [][]byte) Value {
 	return Int(int64(z.len()))
 }
 
-// cmdZRank serves ZRANK and ZREVRANK, with Redis 7.2's WITHSCORE.
+// cmdZRank serves ZRANK and ZREVRANK (Redis 7.0: no WITHSCORE).
 func cmdZRank(c *ctx, argv [][]byte) Value {
-	if len(argv) > 4 {
-		return ErrArity(lowerASCII(argv[0]))
-	}
-	withScore := len(argv) == 4
-	if withScore && !eqFold(argv[3], "withscore") {
-		return errSyntax
-	}
-	missing := Null
-	if withScore {
-		missing = NullArray
-	}
 	_, z, ok, errv := c.getZset(argv[1])
 	if errv.Kind == KindError {
 		return errv
 	}
 	if !ok {
-		return missing
+		return Null
 	}
 	s, found := z.score(string(argv[2]))
 	if !found {
-		return missing
+		return Null
 	}
 	r := z.rank(zent{score: s, m: string(argv[2])})
 	if eqFold(argv[0], "zrevrank") {
 		r = z.len() - 1 - r
-	}
-	if withScore {
-		return Array([]Value{Int(int64(r)), Double(s)})
 	}
 	return Int(int64(r))
 }
@@ -293,25 +291,11 @@ func cmdZPop(c *ctx, argv [][]byte) Value {
 			return errv
 		}
 	}
-	var z *zsetObj
 	it, _, ok, errv := c.getZset(argv[1])
 	if !ok || count == 0 {
 		return emptyOr(errv)
 	}
-	z = c.mutableZset(&it)
-	max := eqFold(argv[0], "zpopmax")
-	var es []zent
-	for int64(len(es)) < count && z.len() > 0 {
-		var e zent
-		if max {
-			e, _ = z.byScore.Max()
-		} else {
-			e, _ = z.byScore.Min()
-		}
-		z.remove(e.m)
-		es = append(es, e)
-	}
-	c.save(it)
+	es := c.zpop(it, !eqFold(argv[0], "zpopmax"), count)
 	v := withScores(es, true)
 	if len(argv) == 2 {
 		// Without a count Redis 7 answers [member, score] flat in RESP3 too.

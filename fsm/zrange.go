@@ -4,20 +4,20 @@ import "math"
 
 // Ranges over sorted sets: by rank, by score and by member (lex).
 
-func zrangeCommands() []*Command {
-	w, r := FlagWrite, FlagRead
-	return []*Command{
-		{Name: "zrange", Arity: -4, Flags: r, First: 1, Last: 1, Step: 1, run: cmdZRange},
-		{Name: "zrevrange", Arity: -4, Flags: r, First: 1, Last: 1, Step: 1, run: cmdZRange},
-		{Name: "zrangebyscore", Arity: -4, Flags: r, First: 1, Last: 1, Step: 1, run: cmdZRange},
-		{Name: "zrevrangebyscore", Arity: -4, Flags: r, First: 1, Last: 1, Step: 1, run: cmdZRange},
-		{Name: "zrangebylex", Arity: -4, Flags: r, First: 1, Last: 1, Step: 1, run: cmdZRange},
-		{Name: "zrevrangebylex", Arity: -4, Flags: r, First: 1, Last: 1, Step: 1, run: cmdZRange},
-		{Name: "zcount", Arity: 4, Flags: r, First: 1, Last: 1, Step: 1, run: cmdZCount},
-		{Name: "zlexcount", Arity: 4, Flags: r, First: 1, Last: 1, Step: 1, run: cmdZCount},
-		{Name: "zremrangebyrank", Arity: 4, Flags: w, First: 1, Last: 1, Step: 1, run: cmdZRemRange},
-		{Name: "zremrangebyscore", Arity: 4, Flags: w, First: 1, Last: 1, Step: 1, run: cmdZRemRange},
-		{Name: "zremrangebylex", Arity: 4, Flags: w, First: 1, Last: 1, Step: 1, run: cmdZRemRange},
+func zrangeCommands() []decl {
+	return []decl{
+		{name: "zrange", run: cmdZRange, since: 1},
+		{name: "zrevrange", run: cmdZRange, since: 1},
+		{name: "zrangebyscore", run: cmdZRange, since: 1},
+		{name: "zrevrangebyscore", run: cmdZRange, since: 1},
+		{name: "zrangebylex", run: cmdZRange, since: 1},
+		{name: "zrevrangebylex", run: cmdZRange, since: 1},
+		{name: "zrangestore", run: cmdZRangeStore, since: Level2},
+		{name: "zcount", run: cmdZCount, since: 1},
+		{name: "zlexcount", run: cmdZCount, since: 1},
+		{name: "zremrangebyrank", run: cmdZRemRange, since: 1},
+		{name: "zremrangebyscore", run: cmdZRemRange, since: 1},
+		{name: "zremrangebylex", run: cmdZRemRange, since: 1},
 	}
 }
 
@@ -174,13 +174,14 @@ type zrangeSpec struct {
 
 // parseZRange is zrangeGenericCommand's parsing: options, conflicts, then
 // the range (min and max swap places for a reverse score or lex range).
-func parseZRange(argv [][]byte, by int, rev bool) (zrangeSpec, Value) {
+// The source key is argv[at]; store (ZRANGESTORE) takes no WITHSCORES.
+func parseZRange(argv [][]byte, at int, by int, rev, store bool) (zrangeSpec, Value) {
 	sp := zrangeSpec{by: by, rev: rev, limit: -1}
 	auto := !rev && by == byAuto
-	for j := 4; j < len(argv); j++ {
+	for j := at + 3; j < len(argv); j++ {
 		left := len(argv) - j - 1
 		switch a := argv[j]; {
-		case eqFold(a, "withscores"):
+		case !store && eqFold(a, "withscores"):
 			sp.withScores = true
 		case eqFold(a, "limit") && left >= 2:
 			var ok1, ok2 bool
@@ -209,7 +210,7 @@ func parseZRange(argv [][]byte, by int, rev bool) (zrangeSpec, Value) {
 	if sp.withScores && sp.by == byLex {
 		return sp, Err("ERR syntax error, WITHSCORES not supported in combination with BYLEX")
 	}
-	lo, hi := argv[2], argv[3]
+	lo, hi := argv[at+1], argv[at+2]
 	if sp.rev && sp.by != byRank {
 		lo, hi = hi, lo
 	}
@@ -249,7 +250,7 @@ func cmdZRange(c *ctx, argv [][]byte) Value {
 	case "zrevrangebylex":
 		by, rev = byLex, true
 	}
-	sp, errv := parseZRange(argv, by, rev)
+	sp, errv := parseZRange(argv, 1, by, rev, false)
 	if errv.Kind == KindError {
 		return errv
 	}
@@ -258,6 +259,28 @@ func cmdZRange(c *ctx, argv [][]byte) Value {
 		return emptyOr(errv)
 	}
 	return withScores(z.collect(sp), sp.withScores)
+}
+
+// cmdZRangeStore is ZRANGESTORE dst src min max [BYSCORE|BYLEX] [REV]
+// [LIMIT offset count]: ZRANGE's selection, stored as a sorted set.
+func cmdZRangeStore(c *ctx, argv [][]byte) Value {
+	sp, errv := parseZRange(argv, 2, byAuto, false, true)
+	if errv.Kind == KindError {
+		return errv
+	}
+	_, z, ok, errv := c.getZset(argv[2])
+	if errv.Kind == KindError {
+		return errv
+	}
+	// Like Redis, a listpack that converts as members are added.
+	dst := newZset(c.enc(), c.ks.gen, 0, 0)
+	if ok {
+		for _, e := range z.collect(sp) {
+			dst.set(e.m, e.score)
+		}
+	}
+	c.store(argv[1], dst, NotifyZset, "zrangestore")
+	return Int(int64(dst.len()))
 }
 
 // rankRange turns start and stop into indexes in score order.
@@ -405,7 +428,8 @@ func cmdZCount(c *ctx, argv [][]byte) Value {
 
 func cmdZRemRange(c *ctx, argv [][]byte) Value {
 	sp := zrangeSpec{limit: -1}
-	switch name := lowerASCII(argv[0]); name {
+	name := lowerASCII(argv[0])
+	switch name {
 	case "zremrangebyrank":
 		sp.by = byRank
 		var ok1, ok2 bool
@@ -440,5 +464,7 @@ func cmdZRemRange(c *ctx, argv [][]byte) Value {
 		z.remove(e.m)
 	}
 	c.save(it)
+	c.notify(NotifyZset, name, it.key)
+	c.notifyDeleted(it)
 	return Int(int64(len(es)))
 }

@@ -15,6 +15,7 @@ import (
 // encodings are the same structure here.
 type zsetObj struct {
 	gen      uint64
+	lim      *encLimits // thresholds in force when last changed (object.go)
 	byScore  *btree.BTreeG[zent]
 	byMember *btree.BTreeG[zent]
 	skiplist bool
@@ -42,12 +43,13 @@ func lessZMember(a, b zent) bool {
 
 // newZset is Redis 7.2's zsetTypeCreate: a skiplist when the command adds
 // more members than a listpack holds or its first member is too long.
-func newZset(gen uint64, sizeHint, firstLen int) *zsetObj {
+func newZset(lim *encLimits, gen uint64, sizeHint, firstLen int) *zsetObj {
 	return &zsetObj{
 		gen:      gen,
+		lim:      lim,
 		byScore:  btree.NewBTreeGOptions(lessScore, btree.Options{NoLocks: true}),
 		byMember: btree.NewBTreeGOptions(lessZMember, btree.Options{NoLocks: true}),
-		skiplist: sizeHint > zsetMaxListpackEntries || firstLen > zsetMaxListpackValue,
+		skiplist: sizeHint > limitsOf(lim).zsetEntries || firstLen > limitsOf(lim).zsetValue,
 	}
 }
 
@@ -64,7 +66,7 @@ func (z *zsetObj) score(m string) (float64, bool) {
 func (z *zsetObj) set(m string, score float64) {
 	e := zent{h: hashKey(m), score: score, m: m}
 	old, exists := z.byMember.Get(e)
-	if !exists && !z.skiplist && (z.len()+1 > zsetMaxListpackEntries || len(m) > zsetMaxListpackValue) {
+	if !exists && !z.skiplist && (z.len()+1 > limitsOf(z.lim).zsetEntries || len(m) > limitsOf(z.lim).zsetValue) {
 		z.skiplist = true
 	}
 	if !z.skiplist && score == 0 {
@@ -146,7 +148,7 @@ func (z *zsetObj) maxElemLen() int {
 }
 
 func (z *zsetObj) clone(gen uint64) *zsetObj {
-	return &zsetObj{gen: gen, byScore: z.byScore.Copy(), byMember: z.byMember.Copy(), skiplist: z.skiplist}
+	return &zsetObj{gen: gen, lim: z.lim, byScore: z.byScore.Copy(), byMember: z.byMember.Copy(), skiplist: z.skiplist}
 }
 
 // mutableZset makes it's sorted set safe to change (see mutableHash).
@@ -157,6 +159,7 @@ func (c *ctx) mutableZset(it *item) *zsetObj {
 		it.val = z
 		c.ks.swap(*it)
 	}
+	z.lim = c.enc()
 	return z
 }
 
