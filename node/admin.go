@@ -6,8 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"strconv"
 	"time"
 
@@ -224,23 +222,19 @@ func (n *Node) TransferLeadership(ctx context.Context, id string) (LeaderInfo, t
 	}
 }
 
-// Snapshot forces a snapshot (and so log compaction) now.
+// Snapshot forces a snapshot (and so log compaction) now, and returns the
+// newest snapshot's index and term: the one taken, or one taken since.
+// (Opening the one taken to read its metadata failed when another, from a
+// concurrent SAVE or the snapshot interval, had already replaced it: the
+// store keeps two on disk, one in memory.)
 func (n *Node) Snapshot() (uint64, uint64, error) {
-	f := n.raft.Snapshot()
-	if err := f.Error(); err != nil {
-		if errors.Is(err, raft.ErrNothingNewToSnapshot) {
-			idx, _ := strconv.ParseUint(n.raft.Stats()["last_snapshot_index"], 10, 64)
-			term, _ := strconv.ParseUint(n.raft.Stats()["last_snapshot_term"], 10, 64)
-			return idx, term, nil
-		}
+	if err := n.raft.Snapshot().Error(); err != nil && !errors.Is(err, raft.ErrNothingNewToSnapshot) {
 		return 0, 0, fmt.Errorf("snapshot: %w", err)
 	}
-	meta, rc, err := f.Open()
-	if err != nil {
-		return 0, 0, fmt.Errorf("open snapshot: %w", err)
-	}
-	rc.Close()
-	return meta.Index, meta.Term, nil
+	st := n.raft.Stats()
+	idx, _ := strconv.ParseUint(st["last_snapshot_index"], 10, 64)
+	term, _ := strconv.ParseUint(st["last_snapshot_term"], 10, 64)
+	return idx, term, nil
 }
 
 // Backup writes a consistent copy of the state to w, taken on the leader
@@ -279,6 +273,13 @@ func (n *Node) Restore(ctx context.Context, data []byte) (fsm.Stats, error) {
 	if err := n.reconcileMeta(ctx, keep); err != nil {
 		return fsm.Stats{}, fmt.Errorf("restore: re-record member addresses: %w", err)
 	}
+	// A backup carries no relay secret: members that never had this
+	// cluster's (a node added since) get a new one through the log.
+	if n.fsm.Level() >= fsm.Level2 {
+		if err := n.RotateRelaySecret(ctx); err != nil {
+			return fsm.Stats{}, fmt.Errorf("restore: new relay secret: %w", err)
+		}
+	}
 	n.log.Info("restored backup", "keys", st.Keys, "index", n.raft.LastIndex())
 	st.Applied = n.raft.LastIndex()
 	return st, nil
@@ -310,16 +311,14 @@ func (n *Node) reconcileMeta(ctx context.Context, keep map[string]fsm.NodeMeta) 
 	return nil
 }
 
-// LogSize is the size of raft.db on disk (0 in memory).
+// LogSize is the size on disk of the log and stable stores: raft.db, and
+// the WAL's segment files (preallocated, 64 MiB each) when it holds the log
+// (0 in memory).
 func (n *Node) LogSize() int64 {
 	if n.cfg.InMemory {
 		return 0
 	}
-	fi, err := os.Stat(filepath.Join(n.cfg.DataDir, "raft.db"))
-	if err != nil {
-		return 0
-	}
-	return fi.Size()
+	return dataSize(n.cfg.DataDir)
 }
 
 // LastSnapshotIndex is the index of the newest snapshot.

@@ -1,8 +1,10 @@
 package node
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -82,4 +84,48 @@ func TestNode_ConcurrentReadsShareLeadershipChecks(t *testing.T) {
 	if rounds == 0 || rounds > clients*each/4 {
 		t.Fatalf("%d reads took %d leadership rounds: want at most a quarter as many rounds as reads", clients*each, rounds)
 	}
+}
+
+// A write over MaxEntryBytes is refused before it is proposed, definitely,
+// with an error naming the limit; writes under it, and batches of them
+// larger than it together, go through.
+func TestNode_WriteOverMaxEntryBytesIsRefused(t *testing.T) {
+	const limit = 64 << 10
+	c := newDiskCluster(t, []string{LogStoreWAL}, func(cfg *Config) { cfg.MaxEntryBytes = limit })
+	l := c.leader()
+	settled(t, l)
+	before := l.Raft().LastIndex()
+	_, err := l.Write(args("SET", "big", strings.Repeat("x", limit))).Wait(context.Background())
+	if !errors.Is(err, ErrEntryTooLarge) || !IsDefinite(err) || !strings.Contains(err.Error(), "--max-entry-bytes") {
+		t.Fatalf("err = %v, want a definite ErrEntryTooLarge naming --max-entry-bytes", err)
+	}
+	if after := l.Raft().LastIndex(); after != before {
+		t.Fatalf("log grew from %d to %d: the refused write was proposed", before, after)
+	}
+	half := strings.Repeat("y", limit/2)
+	var wg sync.WaitGroup
+	for i := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := l.Write(args("SET", fmt.Sprint("half", i), half)).Wait(context.Background()); err != nil {
+				t.Errorf("write of half the limit: %v", err)
+			}
+		}()
+	}
+	wg.Wait()
+	if v, err := l.Read(args("DBSIZE")).Wait(context.Background()); err != nil || v.Int != 4 {
+		t.Fatalf("DBSIZE = %+v, %v; want 4", v, err)
+	}
+}
+
+// settled waits until a new leader's own proposals are done: read-ready comes
+// before the leader records its addresses (recordMeta), so an entry can still
+// be appended right after, and a test counting entries would see it.
+func settled(t *testing.T, l *Node) {
+	t.Helper()
+	waitFor(t, 10*time.Second, func() bool {
+		m, ok := l.FSM().Meta(l.Config().ID)
+		return ok && m == l.selfMeta() && l.Raft().AppliedIndex() == l.Raft().LastIndex()
+	}, "the leader's metadata recorded and its log applied")
 }

@@ -110,11 +110,15 @@ func checkNewestSnapshot(dir string, store *raft.FileSnapshotStore) (uint64, err
 		return 0, nil
 	}
 	_, rc, err := store.Open(metas[0].ID)
+	state := filepath.Join(dir, "snapshots", metas[0].ID, "state.bin")
 	if err != nil {
-		return 0, fmt.Errorf("snapshot %s is damaged (%v); %s",
-			filepath.Join(dir, "snapshots", metas[0].ID, "state.bin"), err, recoveryHint)
+		return 0, fmt.Errorf("snapshot %s is damaged (%v); %s", state, err, recoveryHint)
 	}
-	return metas[0].Index, rc.Close()
+	defer rc.Close()
+	if err := fsm.CheckSnapshotFormat(rc); err != nil {
+		return 0, fmt.Errorf("snapshot %s: %w", state, err)
+	}
+	return metas[0].Index, nil
 }
 
 // checkBoltPages reads every key and value of every bucket in the bolt
@@ -173,11 +177,17 @@ func walkBucket(b *bolt.Bucket) (uint32, error) {
 // newest snapshot (snapIndex; 0 without one), and verifies the checksum of
 // each command entry. bolt keeps no checksum of the values it stores, so a
 // flipped bit in an entry would otherwise be applied on replay and served
-// as if a client had written it. Entries at or below the snapshot are never
-// replayed, and may legitimately have gaps (a follower that installed a
-// snapshot keeps older entries it did not need to truncate), so they are
-// not read.
-func checkLogEntries(path string, logs raft.LogStore, snapIndex uint64) (err error) {
+// as if a client had written it (the WAL's batches have checksums, but
+// raft-wal does not check them when reading). Entries at or below the
+// snapshot are never replayed, and may legitimately have gaps (a follower
+// that installed a snapshot keeps older entries it did not need to
+// truncate), so they are not read. locate, if set, names the file holding
+// an entry (a WAL segment); else path is named.
+func checkLogEntries(path string, logs raft.LogStore, snapIndex uint64, locate func(uint64) string) (err error) {
+	where := func(uint64) string { return path }
+	if locate != nil {
+		where = locate
+	}
 	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 	defer func() {
 		if p := recover(); p != nil {
@@ -199,16 +209,19 @@ func checkLogEntries(path string, logs raft.LogStore, snapIndex uint64) (err err
 	var l raft.Log
 	for i := first; i <= last; i++ {
 		if err := logs.GetLog(i, &l); err != nil {
-			return fmt.Errorf("log store %s: entry %d of %d-%d is unreadable (%v); %s", path, i, first, last, err, recoveryHint)
+			return fmt.Errorf("log store %s: entry %d of %d-%d is unreadable (%v); %s", where(i), i, first, last, err, recoveryHint)
 		}
 		if l.Index != i {
-			return fmt.Errorf("log store %s: entry %d is stored as index %d; %s", path, i, l.Index, recoveryHint)
+			return fmt.Errorf("log store %s: entry %d is stored as index %d; %s", where(i), i, l.Index, recoveryHint)
 		}
 		if l.Type != raft.LogCommand {
 			continue
 		}
 		if err := fsm.VerifyEntry(l.Data); err != nil {
-			return fmt.Errorf("log store %s: entry %d (term %d) is damaged: %v; %s", path, i, l.Term, err, recoveryHint)
+			return fmt.Errorf("log store %s: entry %d (term %d) is damaged: %v; %s", where(i), i, l.Term, err, recoveryHint)
+		}
+		if err := fsm.CheckEntry(l.Data); errors.Is(err, fsm.ErrNewerFormat) {
+			return fmt.Errorf("log store %s: entry %d (term %d): %w", where(i), i, l.Term, err)
 		}
 	}
 	return nil

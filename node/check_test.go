@@ -64,7 +64,7 @@ func TestCheckLogEntries(t *testing.T) {
 			if err := s.StoreLogs(c.logs); err != nil {
 				t.Fatal(err)
 			}
-			err := checkLogEntries("data/n1/raft.db", s, c.snapIndex)
+			err := checkLogEntries("data/n1/raft.db", s, c.snapIndex, nil)
 			switch {
 			case c.wantErr == "" && err != nil:
 				t.Fatalf("unexpected error: %v", err)
@@ -81,7 +81,7 @@ func TestCheckLogEntries(t *testing.T) {
 // failing disk, or sent by a leader) fails the node instead of being applied.
 func TestRefuseEntry_DamagedEntryFailsNode(t *testing.T) {
 	n := &Node{fsm: fsm.New(), stop: make(chan struct{})}
-	n.guard = newDiskGuard(nil, "data/n1/raft.db", slog.New(slog.NewTextHandler(io.Discard, nil)))
+	n.guard = newDiskGuard(nil, "data/n1/raft.db", nil, "data/n1/raft.db", slog.New(slog.NewTextHandler(io.Discard, nil)))
 	n.fsm.SetUndecodableHook(n.refuseEntry) // as New does
 	f := n.fsm
 

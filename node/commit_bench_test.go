@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -18,10 +19,13 @@ import (
 )
 
 // BenchmarkDurableWrite drives 50 concurrent writers at a three-node cluster
-// over real TCP with bolt stores (fsync on), the shape of the durable SET
+// over real TCP with real stores (fsync on), the shape of the durable SET
 // benchmark, and prints where a commit spends its time from hashicorp/raft's
-// own timers. Run: go test -run '^$' -bench DurableWrite -benchtime 60000x ./node
-// (BENCH_INFLIGHT and BENCH_GROUPWAIT_US override MaxInflight and GroupWait).
+// own timers, and the CPU time the three nodes used per write (user+system
+// of this process, which runs all three).
+// Run: go test -run '^$' -bench DurableWrite -benchtime 60000x ./node
+// (BENCH_STORE picks the log store, wal or bolt; BENCH_INFLIGHT and
+// BENCH_GROUPWAIT_US override MaxInflight and GroupWait).
 func BenchmarkDurableWrite(b *testing.B) {
 	sink := gometrics.NewInmemSink(time.Hour, time.Hour)
 	cfgm := gometrics.DefaultConfig("b")
@@ -42,6 +46,7 @@ func BenchmarkDurableWrite(b *testing.B) {
 	var wg sync.WaitGroup
 	per := b.N / clients
 	b.ResetTimer()
+	cpu0 := cpuTime()
 	start := time.Now()
 	for c := 0; c < clients; c++ {
 		wg.Add(1)
@@ -59,8 +64,10 @@ func BenchmarkDurableWrite(b *testing.B) {
 	}
 	wg.Wait()
 	el := time.Since(start)
+	cpu := cpuTime() - cpu0
 	b.StopTimer()
 	b.ReportMetric(float64(per*clients)/el.Seconds(), "writes/s")
+	b.ReportMetric(float64(cpu.Microseconds())/float64(per*clients), "cpu-µs/write")
 	data := sink.Data()
 	type agg struct {
 		n        int
@@ -118,6 +125,7 @@ func mustTCPCluster(b *testing.B, n int) []*Node {
 			ClientAddr: "c", Peers: peers,
 			HeartbeatTimeout: d.HeartbeatTimeout, ElectionTimeout: d.ElectionTimeout,
 			LeaderLeaseTimeout: d.LeaderLeaseTimeout, CommitTimeout: d.CommitTimeout,
+			LogStore:    envStr("BENCH_STORE", LogStoreWAL),
 			MaxInflight: envInt("BENCH_INFLIGHT", d.MaxInflight),
 			GroupWait:   time.Duration(envInt("BENCH_GROUPWAIT_US", int(d.GroupWait/time.Microsecond))) * time.Microsecond,
 			Logger:      slog.New(slog.NewTextHandler(io.Discard, nil)),
@@ -129,6 +137,22 @@ func mustTCPCluster(b *testing.B, n int) []*Node {
 		b.Cleanup(func() { _ = nd.Close() })
 	}
 	return nodes
+}
+
+func envStr(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
+}
+
+// cpuTime is the user+system CPU time this process has used.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 func envInt(name string, def int) int {

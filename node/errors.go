@@ -23,6 +23,9 @@ var (
 	ErrNotReady = errors.New("leader not ready")
 	// ErrQueueFull means the write queue is at its bound; nothing was proposed.
 	ErrQueueFull = errors.New("write queue full")
+	// ErrEntryTooLarge means one write would make a log entry larger than
+	// Config.MaxEntryBytes; it was refused, nothing was proposed.
+	ErrEntryTooLarge = errors.New("write too large")
 	// ErrShutdown means the node is stopping.
 	ErrShutdown = errors.New("node shutting down")
 	// ErrUncertain means a proposed write may or may not have been committed.

@@ -1,31 +1,61 @@
 package node
 
 import (
+	"errors"
 	"sync"
+	"sync/atomic"
 
 	"github.com/hashicorp/raft"
 )
 
 // logCacheBytes bounds the entries the log cache holds. The leader reads
 // recent entries back to replicate them, and a follower to apply them; a
-// follower that has fallen further behind reads them from raft.db.
+// follower that has fallen further behind reads them from the log store.
 const logCacheBytes = 2 << 20
+
+// logCacheMin is how many of the newest entries are kept whatever their
+// size. Replication reads the entry before the next one it sends (for its
+// term), and a follower applies an entry once the next message says it is
+// committed: with MaxInflight entries outstanding, both are among the
+// newest few. A large entry evicted early would be read back from the store
+// on every message that follows it; from bolt, that means decoding it with
+// raft-boltdb's msgpack, which copies a byte string 256 KiB at a time
+// (quadratic: about a second of CPU for a 30 MB entry).
+const logCacheMin = 4
 
 // logCache keeps the newest log entries in memory, bounded by their size
 // rather than their number (raft.LogCache counts entries): an entry carries
 // a whole batch of writes, up to MaxBatchBytes, so 64 cached entries held
-// 11.5 MB after a 100k-key bulk load, more than a hundred bytes a key.
+// 11.5 MB after a 100k-key bulk load, more than a hundred bytes a key. The
+// newest logCacheMin entries stay whatever their size.
+//
+// It also stands between Raft and two gaps hashicorp/raft v1.8.0 leaves
+// after installing a snapshot (snapgap.go says how).
 type logCache struct {
 	raft.LogStore
+	// monotonic: the store refuses an append that does not follow its
+	// last entry (raft-wal).
+	monotonic bool
+	// snaps lists the snapshots, newest first.
+	snaps raft.SnapshotStore
+	// running is the node's Raft, once it runs (snapgap.go asks its state).
+	running atomic.Pointer[raft.Raft]
 
 	mu   sync.RWMutex
 	logs []*raft.Log // consecutive indexes, oldest first
 	size int         // bytes of Data held
 }
 
-func newLogCache(store raft.LogStore) *logCache { return &logCache{LogStore: store} }
+// newLogCache wraps store; snaps is the snapshot store Raft is given. The
+// wrapper does not implement raft.MonotonicLogStore, whatever the store
+// does: see restartAfterGap.
+func newLogCache(store raft.LogStore, snaps raft.SnapshotStore) *logCache {
+	m, ok := store.(raft.MonotonicLogStore)
+	return &logCache{LogStore: store, monotonic: ok && m.IsMonotonic(), snaps: snaps}
+}
 
-// GetLog serves idx from memory when it is cached.
+// GetLog serves idx from memory when it is cached, else from the store,
+// else, for the newest snapshot's last entry only, from the snapshot.
 func (c *logCache) GetLog(idx uint64, log *raft.Log) error {
 	c.mu.RLock()
 	if n := len(c.logs); n > 0 && idx >= c.logs[0].Index && idx <= c.logs[n-1].Index {
@@ -34,7 +64,11 @@ func (c *logCache) GetLog(idx uint64, log *raft.Log) error {
 		return nil
 	}
 	c.mu.RUnlock()
-	return c.LogStore.GetLog(idx, log)
+	err := c.LogStore.GetLog(idx, log)
+	if errors.Is(err, raft.ErrLogNotFound) && c.snapshotEntry(idx, log) {
+		return nil
+	}
+	return err
 }
 
 // StoreLog stores one entry and caches it.
@@ -42,6 +76,14 @@ func (c *logCache) StoreLog(log *raft.Log) error { return c.StoreLogs([]*raft.Lo
 
 // StoreLogs stores entries and caches them once they are durable.
 func (c *logCache) StoreLogs(logs []*raft.Log) error {
+	if err := refuseStandIns(logs); err != nil {
+		return err
+	}
+	if c.monotonic && len(logs) > 0 {
+		if err := c.restartAfterGap(logs[0].Index); err != nil {
+			return err
+		}
+	}
 	if err := c.LogStore.StoreLogs(logs); err != nil {
 		return err
 	}
@@ -54,7 +96,7 @@ func (c *logCache) StoreLogs(logs []*raft.Log) error {
 		c.logs = append(c.logs, l)
 		c.size += len(l.Data)
 	}
-	for len(c.logs) > 1 && c.size > logCacheBytes {
+	for len(c.logs) > logCacheMin && c.size > logCacheBytes {
 		c.size -= len(c.logs[0].Data)
 		c.logs[0] = nil // let the entry go before append reallocates
 		c.logs = c.logs[1:]

@@ -9,7 +9,7 @@ import (
 
 func TestLogCache_BoundedByBytesAndConsistent(t *testing.T) {
 	mem := raft.NewInmemStore()
-	c := newLogCache(mem)
+	c := newLogCache(mem, nil)
 	entry := func(i uint64, size int) *raft.Log {
 		return &raft.Log{Index: i, Term: 1, Data: bytes.Repeat([]byte{byte(i)}, size)}
 	}
@@ -50,11 +50,14 @@ func TestLogCache_BoundedByBytesAndConsistent(t *testing.T) {
 	if err := c.GetLog(10, &l); err == nil {
 		t.Fatalf("deleted entry 10 still served: %+v", l)
 	}
-	// One entry larger than the budget is still cached (the newest always is).
-	if err := c.StoreLogs([]*raft.Log{entry(10, 2*logCacheBytes)}); err != nil {
-		t.Fatal(err)
+	// Entries larger than the budget are still cached: the newest
+	// logCacheMin always are, so the one before the next to replicate is.
+	for i := uint64(10); i < 10+2*logCacheMin; i++ {
+		if err := c.StoreLogs([]*raft.Log{entry(i, 2*logCacheBytes)}); err != nil {
+			t.Fatal(err)
+		}
 	}
-	if len(c.logs) != 1 || c.logs[0].Index != 10 {
-		t.Fatalf("cache after a huge entry: %d entries", len(c.logs))
+	if len(c.logs) != logCacheMin || c.logs[0].Index != 10+logCacheMin {
+		t.Fatalf("cache after huge entries: %d entries from %d, want the newest %d", len(c.logs), c.logs[0].Index, logCacheMin)
 	}
 }

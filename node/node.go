@@ -28,20 +28,29 @@ type Node struct {
 	fsm    *fsm.FSM
 	raft   *raft.Raft
 	trans  raft.Transport
-	bolt   *raftboltdb.BoltStore
+	stores *logStores   // nil in memory (store.go)
 	closer func() error // closes the transport
-	// guard fences raft.db after a failed write (diskguard.go).
+	// stable is the stable store (term, vote; the relay secret: relay.go).
+	stable raft.StableStore
+	// relay is the relay secret as last persisted in the stable store, so
+	// a restarted node can relay (or check relays) before its log replays.
+	relay relayKnown
+	// guard fences the stores after a failed write (diskguard.go).
 	guard *diskGuard
 
 	// readyTerm is the term in which this node, as leader, has applied an
 	// entry of its own (its Barrier returned). Reads are served only while
 	// it equals the current term.
 	readyTerm atomic.Uint64
-	clock     clock
+	raftRef   raftRef // n.raft, for goroutines started before New returns
+	// leaderGone is the term whose dead leader this node is acting on
+	// (leadergone.go), 0 when none.
+	leaderGone atomic.Uint64
+	clock      clock
 	// readRounds counts leadership confirmations made for reads (read.go).
 	readRounds atomic.Uint64
 
-	writes   chan *writeReq
+	queue    writeQueue // writes waiting for the batcher (apply.go)
 	reads    chan *readReq
 	stop     chan struct{}
 	wg       sync.WaitGroup
@@ -59,23 +68,24 @@ func New(cfg Config) (*Node, error) {
 		return nil, fmt.Errorf("node config: %w", err)
 	}
 	n := &Node{
-		cfg:    cfg,
-		log:    cfg.Logger.With("component", "node", "id", cfg.ID),
-		fsm:    fsm.New(),
-		writes: make(chan *writeReq, 4096),
-		reads:  make(chan *readReq, 4096),
-		stop:   make(chan struct{}),
+		cfg:   cfg,
+		log:   cfg.Logger.With("component", "node", "id", cfg.ID),
+		fsm:   fsm.New(),
+		queue: writeQueue{wake: make(chan struct{}, 1)},
+		reads: make(chan *readReq, 4096),
+		stop:  make(chan struct{}),
 	}
 	n.fsm.SetUndecodableHook(n.refuseEntry)
 	if err := n.open(); err != nil {
 		n.closeStores()
 		return nil, err
 	}
-	n.wg.Add(4)
+	n.wg.Add(5)
 	go n.runBatcher()
 	go n.runReader()
 	go n.runLeadership()
 	go n.runExpiry()
+	go n.runRelaySync()
 	return n, nil
 }
 
@@ -101,25 +111,12 @@ func (n *Node) open() error {
 	)
 	if cfg.InMemory {
 		mem := raft.NewInmemStore()
-		logs, stable, snaps = mem, mem, raft.NewInmemSnapshotStore()
+		snaps = raft.NewInmemSnapshotStore()
+		logs, stable = newLogCache(mem, snaps), mem
 	} else {
 		if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
 			return fmt.Errorf("create data dir %s: %w", cfg.DataDir, err)
 		}
-		path := filepath.Join(cfg.DataDir, "raft.db")
-		if err := checkBoltMeta(path); err != nil {
-			return err
-		}
-		if err := checkBoltPages(path); err != nil {
-			return err
-		}
-		bolt, err := openBolt(path)
-		if err != nil {
-			return err
-		}
-		n.bolt = bolt
-		n.guard = newDiskGuard(bolt, path, n.log)
-		logs, stable = newLogCache(n.guard), n.guard
 		snapDir := filepath.Join(cfg.DataDir, "snapshots")
 		if err := checkSnapshotMetas(cfg.DataDir); err != nil {
 			return err
@@ -132,10 +129,17 @@ func (n *Node) open() error {
 		if err != nil {
 			return err
 		}
-		if err := checkLogEntries(path, bolt, snapIndex); err != nil {
+		st, err := openStores(cfg, snapIndex)
+		if err != nil {
 			return err
 		}
+		n.stores = st
+		n.guard = newDiskGuard(st.logStore(), st.logPath, st.bolt, filepath.Join(cfg.DataDir, boltFile), n.log)
+		if st.wal != nil {
+			n.guard.locate = func(i uint64) string { return segmentFor(st.logPath, i) }
+		}
 		snaps = snapshotGuard{SnapshotStore: fss, guard: n.guard, dir: snapDir}
+		logs, stable = newLogCache(n.guard, snaps), n.guard
 	}
 
 	if cfg.Transport != nil {
@@ -146,19 +150,25 @@ func (n *Node) open() error {
 		if err != nil {
 			return fmt.Errorf("resolve raft address %s: %w", cfg.AdvertiseRaftAddr, err)
 		}
-		var tcp *raft.NetworkTransport
+		var stream raft.StreamLayer
 		if cfg.TLS != nil {
-			tcp, err = newTLSTransport(cfg.RaftAddr, adv, cfg.TLS, cfg)
+			stream, err = newTLSStream(cfg.RaftAddr, adv, cfg.TLS)
 		} else {
-			tcp, err = raft.NewTCPTransportWithLogger(cfg.RaftAddr, adv, 3, 10*time.Second, newRaftLogger(cfg.Logger, "transport"))
+			stream, err = newTCPStream(cfg.RaftAddr, adv)
 		}
 		if err != nil {
 			return fmt.Errorf("listen raft %s: %w", cfg.RaftAddr, err)
 		}
-		n.trans, n.closer = noPipeline{tcp}, tcp.Close
+		ft := newFastTransport(stream, n, 10*time.Second, cfg.Logger)
+		n.trans, n.closer = ft, ft.Close
 	}
 
+	n.stable = stable
+	n.loadRelaySecret()
 	r, err := raft.NewRaft(rc, n.raftFSM(), logs, stable, snaps, n.trans)
+	if lc, ok := logs.(*logCache); ok && err == nil {
+		lc.running.Store(r)
+	}
 	if err != nil {
 		if n.closer != nil {
 			_ = n.closer()
@@ -166,6 +176,7 @@ func (n *Node) open() error {
 		return fmt.Errorf("start raft (data dir %s): %w", cfg.DataDir, err)
 	}
 	n.raft = r
+	n.raftRef.p.Store(r)
 	if len(cfg.Peers) > 0 {
 		servers := make([]raft.Server, len(cfg.Peers))
 		for i, p := range cfg.Peers {
@@ -184,19 +195,7 @@ func (n *Node) open() error {
 	return nil
 }
 
-// noPipeline turns off hashicorp/raft's pipelined replication, which can
-// deadlock a replication goroutine (hashicorp/raft#612: the leader keeps
-// heartbeating a follower it no longer sends entries to, and Shutdown hangs).
-// Replication then waits for each AppendEntries reply; with writes grouped
-// into few large entries that costs little.
-type noPipeline struct{ *raft.NetworkTransport }
-
-// AppendEntriesPipeline reports pipelining as unsupported.
-func (noPipeline) AppendEntriesPipeline(raft.ServerID, raft.ServerAddress) (raft.AppendPipeline, error) {
-	return nil, raft.ErrPipelineReplicationNotSupported
-}
-
-// openBolt opens the bolt log/stable store, saying which file failed and why;
+// openBolt opens the bolt stable (and, in bolt mode, log) store, saying which file failed and why;
 // bolt blocks forever on a locked file, so a second process on the same data
 // directory is refused by a timeout instead.
 func openBolt(path string) (*raftboltdb.BoltStore, error) {
@@ -212,18 +211,18 @@ func openBolt(path string) (*raftboltdb.BoltStore, error) {
 	select {
 	case r := <-ch:
 		if r.err != nil {
-			return nil, fmt.Errorf("open log store %s: %w", path, r.err)
+			return nil, fmt.Errorf("open %s: %w", path, r.err)
 		}
 		return r.s, nil
 	case <-time.After(10 * time.Second):
-		return nil, fmt.Errorf("open log store %s: file is locked (is another node running on this data directory?)", path)
+		return nil, fmt.Errorf("open %s: file is locked (is another node running on this data directory?)", path)
 	}
 }
 
 func (n *Node) closeStores() {
-	if n.bolt != nil {
-		if err := n.bolt.Close(); err != nil {
-			n.log.Warn("close log store", "err", err)
+	if n.stores != nil {
+		if err := n.stores.close(); err != nil {
+			n.log.Warn("close stores", "err", err)
 		}
 	}
 }
@@ -259,6 +258,19 @@ func (n *Node) FSM() *fsm.FSM { return n.fsm }
 
 // Raft returns the underlying Raft instance, for the admin API.
 func (n *Node) Raft() *raft.Raft { return n.raft }
+
+// Term is the Raft term this node is in.
+func (n *Node) Term() uint64 { return n.raft.CurrentTerm() }
+
+// LastContact is when this node last heard from the leader (zero if never;
+// a leader reports the current time).
+func (n *Node) LastContact() time.Time { return n.raft.LastContact() }
+
+// AppliedIndex is the index of the last log entry Raft has applied.
+func (n *Node) AppliedIndex() uint64 { return n.raft.AppliedIndex() }
+
+// RaftStats is Raft's own counters by name (raft.Raft.Stats).
+func (n *Node) RaftStats() map[string]string { return n.raft.Stats() }
 
 // Config returns the node's configuration with defaults applied.
 func (n *Node) Config() Config { return n.cfg }
@@ -433,14 +445,25 @@ func (n *Node) runExpiry() {
 		if len(keys) == 0 {
 			continue
 		}
-		argv := make([][]byte, 0, len(keys)+1)
-		argv = append(argv, []byte("expired"))
-		for _, k := range keys {
-			argv = append(argv, []byte(k))
+		// One command per database, all in one entry if they fit together.
+		var futs []*Future
+		for len(keys) > 0 {
+			db, argv := keys[0].DB, [][]byte{[]byte("expired")}
+			rest := keys[:0:0]
+			for _, k := range keys {
+				if k.DB == db {
+					argv = append(argv, []byte(k.Key))
+				} else {
+					rest = append(rest, k)
+				}
+			}
+			keys = rest
+			futs = append(futs, n.WriteCmd(fsm.Cmd{Op: fsm.OpInternal, DB: db, Argv: argv}))
 		}
-		f := n.WriteInternal(argv)
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		_, _ = f.Wait(ctx)
+		for _, f := range futs {
+			_, _ = f.Wait(ctx)
+		}
 		cancel()
 	}
 }

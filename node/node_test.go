@@ -28,6 +28,13 @@ func waitFor(t *testing.T, timeout time.Duration, cond func() bool, msg string) 
 // mustInmemCluster starts n nodes on hashicorp's in-memory transport.
 func mustInmemCluster(t *testing.T, n int) []*Node {
 	t.Helper()
+	return mustInmemClusterWith(t, n, nil)
+}
+
+// mustInmemClusterWith is mustInmemCluster with mutate changing each node's
+// Config before it starts.
+func mustInmemClusterWith(t *testing.T, n int, mutate func(*Config)) []*Node {
+	t.Helper()
 	trans := make([]*raft.InmemTransport, n)
 	var peers []Peer
 	for i := range trans {
@@ -44,7 +51,7 @@ func mustInmemCluster(t *testing.T, n int) []*Node {
 	}
 	nodes := make([]*Node, n)
 	for i := range nodes {
-		nd, err := New(Config{
+		cfg := Config{
 			ID:                 peers[i].ID,
 			ClientAddr:         fmt.Sprintf("client-%d", i+1),
 			Peers:              peers,
@@ -55,7 +62,11 @@ func mustInmemCluster(t *testing.T, n int) []*Node {
 			LeaderLeaseTimeout: 50 * time.Millisecond,
 			CommitTimeout:      5 * time.Millisecond,
 			Logger:             slog.New(slog.NewTextHandler(io.Discard, nil)),
-		})
+		}
+		if mutate != nil {
+			mutate(&cfg)
+		}
+		nd, err := New(cfg)
 		if err != nil {
 			t.Fatalf("start node %d: %v", i+1, err)
 		}
@@ -200,5 +211,42 @@ func TestNode_WriteAfterCloseFailsDefinitely(t *testing.T) {
 	_, err := l.Write(args("SET", "k", "v")).Wait(context.Background())
 	if !errors.Is(err, ErrShutdown) {
 		t.Fatalf("err = %v, want ErrShutdown", err)
+	}
+}
+
+// SAVE from several clients at once, with writes between: each answers with
+// a snapshot at least as new as its own, never with an error because a
+// later one replaced its snapshot before it could be read (the in-memory
+// store keeps one; the file store two).
+func TestNode_ConcurrentSnapshotsAllAnswer(t *testing.T) {
+	l := mustLeader(t, mustInmemCluster(t, 1))
+	var wg sync.WaitGroup
+	errs := make(chan error, 8*20)
+	for g := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 20 {
+				if _, err := l.Write(args("SET", fmt.Sprintf("k%d-%d", g, i), "v")).Wait(context.Background()); err != nil {
+					errs <- err
+					return
+				}
+				at := l.Raft().AppliedIndex()
+				idx, _, err := l.Snapshot()
+				if err != nil {
+					errs <- err
+					return
+				}
+				if idx < at {
+					errs <- fmt.Errorf("snapshot at %d, below the applied index %d before the call", idx, at)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
 	}
 }

@@ -51,7 +51,11 @@ func (n *Node) refuseEntry(l *raft.Log, err error) {
 	if n.guard == nil {
 		panic(fmt.Sprintf("log entry %d (term %d) is damaged: %v", l.Index, l.Term, err))
 	}
-	n.guard.failAt("log store", n.guard.path, fmt.Sprintf("applying entry %d (term %d)", l.Index, l.Term), err)
+	file := n.guard.logPath
+	if n.guard.locate != nil {
+		file = n.guard.locate(l.Index)
+	}
+	n.guard.failAt("log store", file, fmt.Sprintf("applying entry %d (term %d)", l.Index, l.Term), err)
 	<-n.stop
 }
 

@@ -8,6 +8,7 @@ import (
 )
 
 type readReq struct {
+	db   int
 	argv [][]byte
 	fut  *Future
 }
@@ -15,14 +16,17 @@ type readReq struct {
 // Read runs a read-only command linearizably: on the leader, after a
 // leadership check that started after the read arrived, against the state as
 // it stands after that check. Read keeps argv until the future completes.
-func (n *Node) Read(argv [][]byte) *Future {
+func (n *Node) Read(argv [][]byte) *Future { return n.ReadDB(0, argv) }
+
+// ReadDB is Read in database db.
+func (n *Node) ReadDB(db int, argv [][]byte) *Future {
 	if n.closed.Load() {
 		return failed(false, ErrShutdown)
 	}
 	if !n.ReadReady() {
 		return failed(false, n.notReady())
 	}
-	r := &readReq{argv: argv, fut: newFuture(false)}
+	r := &readReq{db: db, argv: argv, fut: newFuture(false)}
 	select {
 	case n.reads <- r:
 	case <-n.stop:
@@ -77,7 +81,7 @@ func (n *Node) runReader() {
 		now := n.clock.now(n.fsm.Clock())
 		seed := rand.Uint64()
 		for i, r := range batch {
-			r.fut.complete(n.fsm.Read(now, seed+uint64(i), r.argv), nil)
+			r.fut.complete(n.fsm.Read(r.db, now, seed+uint64(i), r.argv), nil)
 		}
 		clear(batch)
 	}

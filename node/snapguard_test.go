@@ -24,7 +24,7 @@ func TestSnapshotGuard_DiskFullFencesTheNode(t *testing.T) {
 	}
 	defer bolt.Close()
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	guard := newDiskGuard(bolt, filepath.Join(dir, "raft.db"), quiet)
+	guard := newDiskGuard(bolt, filepath.Join(dir, "raft.db"), bolt, filepath.Join(dir, "raft.db"), quiet)
 	fss, err := raft.NewFileSnapshotStoreWithLogger(dir, 2, newRaftLogger(quiet, "snapshot"))
 	if err != nil {
 		t.Fatal(err)

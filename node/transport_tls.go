@@ -23,10 +23,10 @@ type tlsStreamLayer struct {
 	client    *tls.Config
 }
 
-// newTLSTransport listens on bind and returns a Raft NetworkTransport whose
+// newTLSStream listens on bind and returns a Raft stream layer whose
 // connections are TLS. It mirrors raft.NewTCPTransportWithLogger, including
 // its refusal of an unadvertisable address (0.0.0.0 with nothing else given).
-func newTLSTransport(bind string, advertise *net.TCPAddr, pair *tlsconf.Pair, cfg Config) (*raft.NetworkTransport, error) {
+func newTLSStream(bind string, advertise *net.TCPAddr, pair *tlsconf.Pair) (raft.StreamLayer, error) {
 	if pair == nil || pair.Server == nil || pair.Client == nil {
 		return nil, errors.New("raft TLS: server and client configs are required")
 	}
@@ -37,8 +37,7 @@ func newTLSTransport(bind string, advertise *net.TCPAddr, pair *tlsconf.Pair, cf
 	if err != nil {
 		return nil, err
 	}
-	stream := &tlsStreamLayer{ln: tlsconf.NewListener(tcp, pair.Server), advertise: advertise, client: pair.Client}
-	return raft.NewNetworkTransportWithLogger(stream, 3, 10*time.Second, newRaftLogger(cfg.Logger, "transport")), nil
+	return &tlsStreamLayer{ln: tlsconf.NewListener(tcp, pair.Server), advertise: advertise, client: pair.Client}, nil
 }
 
 // Accept returns the next connection; its handshake runs on the first read,
