@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/understudy/understudy/cmdtab"
 	"github.com/understudy/understudy/fsm"
 )
 
@@ -45,10 +46,86 @@ func cmdACL(c *conn, argv [][]byte) fsm.Value {
 		return genPass(argv)
 	case "help":
 		return aclHelp()
-	case "setuser", "deluser", "load", "save", "dryrun", "log", "cat":
+	case "cat":
+		return aclCat(argv[1], argv[2:])
+	case "dryrun":
+		return users.dryRun(argv)
+	case "log":
+		return c.srv.aclLogCmd(argv)
+	case "setuser", "deluser", "load", "save":
 		return fsm.Err("ERR ACL " + strings.ToUpper(sub) + " is not supported: users are fixed at start-up (--requirepass, --aclfile)")
 	}
 	return fsm.Err("ERR unknown subcommand '" + oneLine(string(argv[1])) + "'. Try ACL HELP.")
+}
+
+// aclCat is ACL CAT [category]: Redis 7.0's categories, or the commands
+// served here (a container's subcommands as "name|sub") in one.
+func aclCat(sub []byte, args [][]byte) fsm.Value {
+	out := []fsm.Value{}
+	if len(args) == 0 {
+		for _, c := range cmdtab.Categories {
+			out = append(out, fsm.BulkString(c))
+		}
+		return fsm.Array(out)
+	}
+	if len(args) > 1 {
+		return fsm.Err("ERR unknown subcommand or wrong number of arguments for '" + oneLine(string(sub)) + "'. Try ACL HELP.")
+	}
+	bit := cmdtab.CatBit(strings.ToLower(string(args[0])))
+	if bit == 0 {
+		return fsm.Err("ERR Unknown category '" + oneLine(string(args[0])) + "'")
+	}
+	for _, c := range visibleCommands() {
+		if c.ACL&bit != 0 {
+			out = append(out, fsm.BulkString(c.Name))
+		}
+		subs := make([]*cmdtab.Spec, 0, len(c.Subs))
+		for _, s := range c.Subs {
+			subs = append(subs, s)
+		}
+		sortSpecs(subs)
+		for _, s := range subs {
+			if s.ACL&bit != 0 {
+				out = append(out, fsm.BulkString(s.Name))
+			}
+		}
+	}
+	return fsm.Array(out)
+}
+
+// dryRun is ACL DRYRUN user command [arg ...]: whether the user may run
+// the command, by the same rules the connection's gate applies (authGate:
+// every command or none; channels for the pub/sub commands), answered in
+// Redis's words: OK, or a bulk string saying what is denied.
+func (s *Users) dryRun(argv [][]byte) fsm.Value {
+	if len(argv) < 4 {
+		return fsm.ErrArity("acl|dryrun")
+	}
+	u, ok := s.byName[string(argv[2])]
+	if !ok {
+		return fsm.Err("ERR User '" + oneLine(string(argv[2])) + "' not found")
+	}
+	cargv := argv[3:]
+	cmd := lookupCommand(cargv[0])
+	if cmd == nil || cmd.hidden {
+		return fsm.Err("ERR Command '" + oneLine(string(cargv[0])) + "' not found")
+	}
+	spec := cmd.Spec
+	if len(cmd.Subs) > 0 && len(cargv) > 1 {
+		if spec = cmd.Subs[strings.ToLower(string(cargv[1]))]; spec == nil {
+			return fsm.Err("ERR Command '" + oneLine(string(cargv[0])) + "' not found")
+		}
+	}
+	if !spec.CheckArity(len(cargv)) {
+		return fsm.ErrArity(spec.Name)
+	}
+	if !u.allCommands {
+		return fsm.BulkString("This user has no permissions to run the '" + spec.Name + "' command")
+	}
+	if ch := cmdtab.Channels(spec, len(cargv)); !u.allChannels && len(ch) > 0 {
+		return fsm.BulkString("This user has no permissions to access the '" + string(cargv[ch[0]]) + "' channel")
+	}
+	return fsm.OK
 }
 
 // getUser is ACL GETUSER's map, laid out as Redis 7 lays it out.

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync/atomic"
 
+	"github.com/understudy/understudy/cmdtab"
 	"github.com/understudy/understudy/fsm"
 )
 
@@ -27,12 +28,6 @@ var (
 	// A relay connection keeps the identity it was opened with: the
 	// follower pools it for that identity only (forward.go).
 	replyRelayAuth = fsm.Err("ERR AUTH, HELLO AUTH and RESET are not allowed on a follower's relay connection")
-)
-
-// The AUTH and ACL entries of the node-local table (lookupLocal).
-var (
-	localAuth = localCmd{"auth", -2, cmdAuth}
-	localACL  = localCmd{"acl", -2, cmdACL}
 )
 
 // session is who a connection is. It is replaced whole, never changed.
@@ -83,9 +78,12 @@ func (a *authState) userName() string {
 }
 
 // login switches the connection to name if pass is right for it.
-func (c *conn) login(name, pass []byte) bool {
+// A refusal is logged (ACL LOG) under via, the command as the client typed
+// its name (AUTH, HELLO), as Redis logs it.
+func (c *conn) login(via, name, pass []byte) bool {
 	u, ok := c.srv.cfg.Users.authenticate(name, pass)
 	if !ok {
+		c.logACL("auth", string(via), string(name)) // acllog.go
 		return false
 	}
 	if u.nopass {
@@ -113,7 +111,7 @@ func cmdAuth(c *conn, argv [][]byte) fsm.Value {
 	} else {
 		name, pass = argv[1], argv[2]
 	}
-	if !c.login(name, pass) {
+	if !c.login(argv[0], name, pass) {
 		return replyWrongPass
 	}
 	return fsm.OK
@@ -122,12 +120,12 @@ func cmdAuth(c *conn, argv [][]byte) fsm.Value {
 // helloAuth runs HELLO's AUTH option, if given, and then refuses HELLO on a
 // connection that is still not authenticated, as Redis does. ok false: v is
 // the reply and HELLO changes nothing else.
-func (c *conn) helloAuth(auth bool, name, pass []byte) (v fsm.Value, ok bool) {
+func (c *conn) helloAuth(via []byte, auth bool, name, pass []byte) (v fsm.Value, ok bool) {
 	if auth {
 		if c.forwarded.Load() {
 			return replyRelayAuth, false
 		}
-		if !c.login(name, pass) {
+		if !c.login(via, name, pass) {
 			return replyWrongPass, false
 		}
 	}
@@ -138,106 +136,54 @@ func (c *conn) helloAuth(auth bool, name, pass []byte) (v fsm.Value, ok bool) {
 }
 
 // authGate runs before routing for a connection that is not authenticated
-// as a user with every permission, and for the commands that must be
-// answered by this connection whatever its state (RESET, and AUTH and HELLO
-// inside a transaction forwarded to the leader). It reports whether it
-// answered the command.
-func (c *conn) authGate(name string, argv [][]byte) bool {
-	switch {
-	case name == "reset":
-		c.push(&slot{val: c.resetCmd(argv)})
-		return true
-	case c.fwdTx && (name == "auth" || name == "hello"):
-		// Forwarded, they would try to change the relay's identity.
-		lc := lookupLocal(name)
-		argv = cloneArgs(argv)
-		s := &slot{val: fsm.ErrArity(name)}
-		if checkArity(lc.arity, len(argv)) {
-			s.val = lc.run(c, argv)
-		}
-		c.push(s)
-		return true
+// as a user with every permission, for one whose transaction is forwarded to
+// the leader, and for the commands allowed before authentication (AUTH,
+// HELLO, QUIT, RESET: Redis's no_auth flag). It reports whether it answered
+// the command. Unknown commands and wrong argument counts (cmd nil) are left
+// to dispatch: Redis refuses them before it looks at who the client is.
+func (c *conn) authGate(cmd *command, spec *cmdtab.Spec, argv [][]byte) bool {
+	if cmd == nil {
+		return false
 	}
-	if name == "auth" || name == "hello" || name == "quit" {
-		return false // allowed before authentication and without permissions
+	if cmd.Has(cmdtab.NoAuth) {
+		// Inside a transaction forwarded to the leader this connection
+		// answers them: forwarded, AUTH and HELLO would try to change the
+		// relay's identity. RESET is never queued, as in Redis.
+		if cmd.route == routeLocal && !cmd.quits && (c.fwdTx || cmd.immediate) {
+			c.push(&slot{val: cmd.local(c, cloneArgs(argv))})
+			return true
+		}
+		return false
 	}
 	sess := c.auth.session()
 	var v fsm.Value
-	if sess.authenticated && sess.user.allCommands {
-		if sess.user.allChannels || !channelCommand(name) || c.fwdTx {
+	switch {
+	case sess.authenticated && sess.user.allCommands:
+		if sess.user.allChannels || cmdtab.Channels(spec, len(argv)) == nil || c.fwdTx {
 			// Inside a forwarded transaction the leader, which knows the
 			// same user, refuses it and aborts the transaction.
 			return false
 		}
-		if arity, _ := commandArity(name, argv[0]); !checkArity(arity, len(argv)) {
-			return false
-		}
 		v = replyNoChannel
-	} else {
-		arity, known := commandArity(name, argv[0])
-		switch {
-		case !known:
-			v = fsm.ErrUnknownCommand(argv)
-		case !checkArity(arity, len(argv)):
-			v = fsm.ErrArity(name)
-		case !sess.authenticated:
-			v = replyNoAuth
-		default:
-			v = fsm.Err("NOPERM User " + sess.user.name + " has no permissions to run the '" + fullName(name, argv) + "' command")
-		}
+		c.logACL("channel", string(argv[cmdtab.Channels(spec, len(argv))[0]]), sess.user.name)
+	case !sess.authenticated:
+		v = replyNoAuth
+	default:
+		v = fsm.Err("NOPERM User " + sess.user.name + " has no permissions to run the '" + spec.Name + "' command")
+		c.logACL("command", spec.Name, sess.user.name)
 	}
 	if c.tx.active {
 		c.tx.dirty = true // as Redis: a refused command aborts the transaction
 	}
+	c.reject()
 	c.push(&slot{val: v})
 	return true
-}
-
-// channelCommand: commands that need the right to use channels (&*).
-func channelCommand(name string) bool {
-	switch name {
-	case "publish", "subscribe", "psubscribe":
-		return true
-	}
-	return false
-}
-
-// commandArity finds a command in the node-local table, the commands
-// dispatch handles itself, or the state machine's table.
-func commandArity(name string, argv0 []byte) (int, bool) {
-	if lc := lookupLocal(name); lc != nil {
-		return lc.arity, true
-	}
-	for _, nc := range nodeCommands {
-		if nc.name == name {
-			return nc.arity, true
-		}
-	}
-	if cmd := fsm.Lookup(argv0); cmd != nil {
-		return cmd.Arity, true
-	}
-	return 0, false
-}
-
-// fullName is the name Redis reports in NOPERM: "acl|whoami" for a
-// container command's subcommand.
-func fullName(name string, argv [][]byte) string {
-	switch name {
-	case "acl", "client", "config", "cluster", "command", "object", "pubsub", "sentinel":
-		if len(argv) > 1 {
-			return name + "|" + strings.ToLower(oneLine(string(argv[1])))
-		}
-	}
-	return name
 }
 
 // resetCmd is RESET: the connection returns to the state of a new one —
 // no transaction, subscriptions, name, READONLY or RESP3, and the default
 // user (unauthenticated if it needs a password).
 func (c *conn) resetCmd(argv [][]byte) fsm.Value {
-	if len(argv) != 1 {
-		return fsm.ErrArity("reset")
-	}
 	if c.forwarded.Load() {
 		return replyRelayAuth
 	}
@@ -245,9 +191,13 @@ func (c *conn) resetCmd(argv [][]byte) fsm.Value {
 	// client's: close it rather than pool it.
 	c.dropUpstream()
 	c.tx.reset()
-	c.fwdTx = false
+	c.fwdTx, c.txLost = false, false
 	c.unsubscribeAll()
 	c.subs = subState{}
+	if c.monitoring {
+		c.monitoring = false
+		c.srv.monitors.remove(c)
+	}
 	c.readonly.Store(false)
 	c.name.Store(nil)
 	c.proto.Store(2)
@@ -266,7 +216,7 @@ func (c *conn) dropUpstream() {
 		c.last.wait()
 	}
 	c.up.close()
-	c.up = nil
+	c.up, c.upTx = nil, false
 }
 
 // leaderRefusedError: the leader refused the client's identity when the

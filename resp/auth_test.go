@@ -3,6 +3,8 @@ package resp
 import (
 	"strings"
 	"testing"
+
+	"github.com/understudy/understudy/fsm"
 )
 
 // The expected ACL LIST lines were produced by redis-server 7.0 from the same
@@ -156,4 +158,51 @@ func TestNewUsers_DefaultUser(t *testing.T) {
 			t.Error("full(): bob has every permission, none has none")
 		}
 	})
+}
+
+// ACL DRYRUN answers by the rules the connection's gate applies, in Redis
+// 7.0's words (compared with redis-server in compat's script for the
+// default user; users with fewer permissions exist only from --aclfile).
+func TestACLDryRun_AsTheGateDecides(t *testing.T) {
+	parsed, err := ParseACL(strings.NewReader("user full on nopass ~* &* +@all\nuser nochan on nopass ~* resetchannels +@all\nuser none on nopass -@all\n"), "t.acl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := NewUsers("", parsed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"full", "set", "k", "v"}, "+OK"},
+		{[]string{"full", "subscribe", "a", "b"}, "+OK"},
+		{[]string{"nochan", "set", "k", "v"}, "+OK"},
+		{[]string{"nochan", "publish", "ch", "x"}, "$This user has no permissions to access the 'ch' channel"},
+		{[]string{"nochan", "subscribe", "a", "b"}, "$This user has no permissions to access the 'a' channel"},
+		{[]string{"none", "get", "k"}, "$This user has no permissions to run the 'get' command"},
+		{[]string{"none", "config", "get", "x"}, "$This user has no permissions to run the 'config|get' command"},
+		{[]string{"none", "get"}, "-ERR wrong number of arguments for 'get' command"},
+		{[]string{"none", "config", "nosuch"}, "-ERR Command 'config' not found"},
+		{[]string{"nobody", "get", "k"}, "-ERR User 'nobody' not found"},
+	} {
+		argv := [][]byte{[]byte("acl"), []byte("dryrun")}
+		for _, a := range tc.args {
+			argv = append(argv, []byte(a))
+		}
+		v := s.dryRun(argv)
+		got := string(v.Str)
+		switch v.Kind {
+		case fsm.KindError:
+			got = "-" + got
+		case fsm.KindSimple:
+			got = "+" + got
+		default:
+			got = "$" + got
+		}
+		if got != tc.want {
+			t.Errorf("ACL DRYRUN %v: %q, want %q", tc.args, got, tc.want)
+		}
+	}
 }

@@ -11,8 +11,8 @@ import (
 	"github.com/understudy/understudy/fsm"
 )
 
-// Blocking list commands (BLPOP, BRPOP, BLMOVE, BRPOPLPUSH) run on the
-// leader. A blocked client retries its pop through the log each time an
+// Blocking commands (BLPOP, BRPOP, BLMOVE, BRPOPLPUSH, BLMPOP, BZPOPMIN,
+// BZPOPMAX, BZMPOP) run on the leader. A blocked client retries its pop through the log each time an
 // applied entry writes one of its keys (the FSM's apply hook wakes it), so
 // the pop itself is an ordinary replicated write and every replica agrees on
 // who got which element. A blocked client gets an error, not a hang, when the
@@ -26,29 +26,46 @@ import (
 
 type waiter struct {
 	ch   chan struct{}
+	db   int
 	keys []string
 }
 
 type blockers struct {
 	mu    sync.Mutex
-	byKey map[string][]*waiter // FIFO per key: the head is served first
+	byKey map[fsm.DBKey][]*waiter // FIFO per key: the head is served first
 	// lost is closed (and replaced) each time this node loses leadership.
 	lost chan struct{}
+	// streams are the clients blocked in XREAD and XREADGROUP (xblocking.go).
+	streams *streamBlockers
 }
 
 func newBlockers() *blockers {
-	return &blockers{byKey: map[string][]*waiter{}, lost: make(chan struct{})}
+	return &blockers{byKey: map[fsm.DBKey][]*waiter{}, lost: make(chan struct{}), streams: newStreamBlockers()}
 }
 
-func (b *blockers) register(keys []string) *waiter {
-	w := &waiter{ch: make(chan struct{}, 1), keys: keys}
+// count is the number of clients blocked (INFO blocked_clients).
+func (b *blockers) count() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	seen := map[*waiter]bool{}
+	for _, ws := range b.byKey {
+		for _, w := range ws {
+			seen[w] = true
+		}
+	}
+	return len(seen)
+}
+
+func (b *blockers) register(db int, keys []string) *waiter {
+	w := &waiter{ch: make(chan struct{}, 1), db: db, keys: keys}
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	for i, k := range keys {
 		if slices.Contains(keys[:i], k) {
 			continue // BLPOP k k: one place in the queue
 		}
-		b.byKey[k] = append(b.byKey[k], w)
+		dk := fsm.DBKey{DB: w.db, Key: k}
+		b.byKey[dk] = append(b.byKey[dk], w)
 	}
 	return w
 }
@@ -59,17 +76,18 @@ func (b *blockers) unregister(w *waiter) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	for _, k := range w.keys {
-		q := b.byKey[k]
+		dk := fsm.DBKey{DB: w.db, Key: k}
+		q := b.byKey[dk]
 		i := slices.Index(q, w)
 		if i < 0 {
 			continue
 		}
 		q = slices.Delete(q, i, i+1)
 		if len(q) == 0 {
-			delete(b.byKey, k)
+			delete(b.byKey, dk)
 			continue
 		}
-		b.byKey[k] = q
+		b.byKey[dk] = q
 		if i == 0 {
 			q[0].signal()
 		}
@@ -82,7 +100,7 @@ func (b *blockers) heads(w *waiter) []string {
 	defer b.mu.Unlock()
 	var out []string
 	for _, k := range w.keys {
-		if q := b.byKey[k]; len(q) > 0 && q[0] == w && !slices.Contains(out, k) {
+		if q := b.byKey[fsm.DBKey{DB: w.db, Key: k}]; len(q) > 0 && q[0] == w && !slices.Contains(out, k) {
 			out = append(out, k)
 		}
 	}
@@ -98,13 +116,24 @@ func (w *waiter) signal() {
 
 // wake is the FSM apply hook: it runs after every applied entry and wakes
 // the first client blocked on each key the entry wrote.
-func (b *blockers) wake(_ uint64, keys []string) {
+// A database flushed or swapped (fsm.AllKeys) wakes the first client on
+// every key of it.
+func (b *blockers) wake(_ uint64, keys []fsm.DBKey) {
+	b.streams.wake(keys)
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if len(b.byKey) == 0 {
 		return
 	}
 	for _, k := range keys {
+		if k.Key == fsm.AllKeys {
+			for dk, q := range b.byKey {
+				if dk.DB == k.DB {
+					q[0].signal()
+				}
+			}
+			continue
+		}
 		if q := b.byKey[k]; len(q) > 0 {
 			q[0].signal()
 		}
@@ -136,56 +165,118 @@ func parseTimeout(b []byte) (time.Duration, fsm.Value, bool) {
 	return time.Duration(f * float64(time.Second)), fsm.Value{}, true
 }
 
-// blockingPlan turns a blocking command into the keys to watch, the write
-// that pops from some of them (see attemptOn) and the reply on timeout.
-func blockingPlan(name string, argv [][]byte) (attempt func(heads []string) [][]byte, keys []string, timeout time.Duration, onTimeout fsm.Value, errv fsm.Value) {
-	arity := map[string]int{"blpop": -3, "brpop": -3, "blmove": 6, "brpoplpush": 4}[name]
-	if !checkArity(arity, len(argv)) {
-		return nil, nil, 0, fsm.Value{}, fsm.ErrArity(name)
+// blockPlan is a blocking command's own part: the keys to watch, the write
+// that pops from the ones a client heads (see blockers), and the reply on
+// timeout (Redis answers a null array to every blocker that times out), or
+// the error its arguments earn before Redis looks at the timeout. argv is
+// the client's, already copied.
+type blockPlan func(argv [][]byte) (attempt func(heads []string) [][]byte, keys []string, errv fsm.Value)
+
+// planFirst is BLPOP, BRPOP (op understudy.bpop, side LEFT or RIGHT),
+// BZPOPMIN and BZPOPMAX (understudy.bzpop, MIN or MAX): pop one element
+// from the first non-empty key.
+func planFirst(op, side string) blockPlan {
+	return func(argv [][]byte) (func([]string) [][]byte, []string, fsm.Value) {
+		keys := stringsOf(argv[1 : len(argv)-1])
+		attempt := func(heads []string) [][]byte {
+			return append([][]byte{[]byte(op), []byte(side)}, bytesOf(heads)...)
+		}
+		return attempt, keys, fsm.Value{}
 	}
-	timeout, errv, ok := parseTimeout(argv[len(argv)-1])
+}
+
+// planMove is BLMOVE (wherefrom, whereto given) and BRPOPLPUSH (RIGHT LEFT):
+// an LMOVE.
+func planMove(argv [][]byte) (func([]string) [][]byte, []string, fsm.Value) {
+	from, to := []byte("RIGHT"), []byte("LEFT")
+	if len(argv) == 6 {
+		from, to = argv[3], argv[4]
+	}
+	attempt := func([]string) [][]byte { return [][]byte{[]byte("LMOVE"), argv[1], argv[2], from, to} }
+	return attempt, []string{string(argv[1])}, fsm.Value{}
+}
+
+// planMPop is BLMPOP (op LMPOP) and BZMPOP (ZMPOP, zset): the non-blocking
+// command over the keys the client heads, its arguments checked first.
+func planMPop(op string, zset bool) blockPlan {
+	return func(argv [][]byte) (func([]string) [][]byte, []string, fsm.Value) {
+		keys, first, count, errv := fsm.MPopArgs(argv, 2, zset)
+		if errv.Kind == fsm.KindError {
+			return nil, nil, errv
+		}
+		side := map[[2]bool]string{{false, true}: "LEFT", {false, false}: "RIGHT", {true, true}: "MIN", {true, false}: "MAX"}[[2]bool{zset, first}]
+		attempt := func(heads []string) [][]byte {
+			out := append([][]byte{[]byte(op), []byte(strconv.Itoa(len(heads)))}, bytesOf(heads)...)
+			return append(out, []byte(side), []byte("COUNT"), []byte(strconv.FormatInt(count, 10)))
+		}
+		return attempt, stringsOf(keys), fsm.Value{}
+	}
+}
+
+func stringsOf(bs [][]byte) []string {
+	out := make([]string, len(bs))
+	for i, b := range bs {
+		out[i] = string(b)
+	}
+	return out
+}
+
+func bytesOf(ss []string) [][]byte {
+	out := make([][]byte, len(ss))
+	for i, s := range ss {
+		out[i] = []byte(s)
+	}
+	return out
+}
+
+// timeoutArg is where a blocking command's timeout is: first (BLMPOP,
+// BZMPOP) or last.
+func timeoutArg(cmd *command, argv [][]byte) []byte {
+	if cmd.timeoutFirst {
+		return argv[1]
+	}
+	return argv[len(argv)-1]
+}
+
+// blockingPlan checks a blocking command's arguments and timeout, in
+// Redis's order, and makes its plan.
+func blockingPlan(cmd *command, argv [][]byte) (attempt func(heads []string) [][]byte, keys []string, timeout time.Duration, errv fsm.Value) {
+	attempt, keys, errv = cmd.plan(cloneArgs(argv))
+	if errv.Kind == fsm.KindError {
+		return nil, nil, 0, errv
+	}
+	timeout, errv, ok := parseTimeout(timeoutArg(cmd, argv))
 	if !ok {
-		return nil, nil, 0, fsm.Value{}, errv
+		return nil, nil, 0, errv
 	}
-	argv = cloneArgs(argv)
-	switch name {
-	case "blpop", "brpop":
-		side := []byte("LEFT")
-		if name == "brpop" {
-			side = []byte("RIGHT")
-		}
-		for _, k := range argv[1 : len(argv)-1] {
-			keys = append(keys, string(k))
-		}
-		attempt = func(heads []string) [][]byte {
-			out := [][]byte{[]byte(fsm.BPopCommand), side}
-			for _, k := range heads {
-				out = append(out, []byte(k))
-			}
-			return out
-		}
-		return attempt, keys, timeout, fsm.NullArray, fsm.Value{}
-	case "blmove":
-		attempt = func([]string) [][]byte { return [][]byte{[]byte("LMOVE"), argv[1], argv[2], argv[3], argv[4]} }
-	case "brpoplpush":
-		attempt = func([]string) [][]byte {
-			return [][]byte{[]byte("LMOVE"), argv[1], argv[2], []byte("RIGHT"), []byte("LEFT")}
-		}
+	return attempt, keys, timeout, fsm.Value{}
+}
+
+// unblockedReply answers a blocked command ended by CLIENT UNBLOCK: as if it
+// timed out, or (ERROR) with Redis's UNBLOCKED error.
+func unblockedReply(withErr bool) fsm.Value {
+	if withErr {
+		return fsm.Err("UNBLOCKED client unblocked via CLIENT UNBLOCK")
 	}
-	// Redis answers a null array to every list blocker that times out.
-	return attempt, []string{string(argv[1])}, timeout, fsm.NullArray, fsm.Value{}
+	return fsm.NullArray
 }
 
 // block runs a blocking command on the leader, in the reader goroutine: like
 // Redis, a blocked connection reads nothing more until it is served.
-func (c *conn) block(name string, argv [][]byte) fsm.Value {
-	attempt, keys, timeout, onTimeout, errv := blockingPlan(name, argv)
+func (c *conn) block(cmd *command, argv [][]byte) fsm.Value {
+	if cmd.data != nil {
+		return c.blockStream(argv) // XREAD or XREADGROUP with BLOCK
+	}
+	attempt, keys, timeout, errv := blockingPlan(cmd, argv)
 	if errv.Kind == fsm.KindError {
 		return errv
 	}
 	s := c.srv
+	if pop, level := fsm.Lookup(attempt(nil)[0]), s.node.FSM().Level(); pop.Since() > level {
+		return fsm.ErrLevel(cmd.Name, pop.Since(), level)
+	}
 	b := s.blockers
-	w := b.register(keys)
+	w := b.register(c.db, keys)
 	c.blocked.Store(true)
 	defer func() {
 		c.blocked.Store(false)
@@ -205,7 +296,7 @@ func (c *conn) block(name string, argv [][]byte) fsm.Value {
 		// Only the keys this client heads: a client blocked earlier on
 		// another key is served first there.
 		if heads := b.heads(w); len(heads) > 0 {
-			f := s.node.Write(attempt(heads))
+			f := s.node.WriteCmd(fsm.Cmd{Op: fsm.OpClient, DB: c.db, Argv: attempt(heads)})
 			<-f.Done()
 			v, err := f.Result()
 			if err != nil {
@@ -219,7 +310,9 @@ func (c *conn) block(name string, argv [][]byte) fsm.Value {
 		select {
 		case <-w.ch:
 		case <-expire:
-			return onTimeout
+			return fsm.NullArray
+		case withErr := <-c.unblock:
+			return unblockedReply(withErr)
 		case <-lost:
 			return fsm.Err("UNBLOCKED leadership lost while blocked; nothing was popped, retry on the new leader")
 		case <-s.shutdown:

@@ -2,6 +2,7 @@ package resp
 
 import (
 	"fmt"
+	"github.com/understudy/understudy/fsm"
 	"testing"
 )
 
@@ -10,9 +11,9 @@ import (
 // it, on every key it headed.
 func TestBlockersFIFO(t *testing.T) {
 	b := newBlockers()
-	a := b.register([]string{"k1"})
-	bb := b.register([]string{"k1", "k2", "k1"}) // a repeated key queues once
-	c := b.register([]string{"k2"})
+	a := b.register(0, []string{"k1"})
+	bb := b.register(0, []string{"k1", "k2", "k1"}) // a repeated key queues once
+	c := b.register(0, []string{"k2"})
 	signalled := func(w *waiter) bool {
 		select {
 		case <-w.ch:
@@ -28,8 +29,8 @@ func TestBlockersFIFO(t *testing.T) {
 		sa, sb, sc bool   // signalled by the step
 	}{
 		{func() {}, "[k1]", "[k2]", "[]", false, false, false},
-		{func() { b.wake(1, []string{"k1"}) }, "[k1]", "[k2]", "[]", true, false, false},
-		{func() { b.wake(2, []string{"k2", "other"}) }, "[k1]", "[k2]", "[]", false, true, false},
+		{func() { b.wake(1, dbKeys("k1")) }, "[k1]", "[k2]", "[]", true, false, false},
+		{func() { b.wake(2, dbKeys("k2", "other")) }, "[k1]", "[k2]", "[]", false, true, false},
 		{func() { b.unregister(a) }, "[]", "[k1 k2]", "[]", false, true, false},
 		{func() { b.unregister(bb) }, "[]", "[]", "[k2]", false, false, true},
 		{func() { b.unregister(c) }, "[]", "[]", "[]", false, false, false},
@@ -45,4 +46,12 @@ func TestBlockersFIFO(t *testing.T) {
 	if len(b.byKey) != 0 {
 		t.Fatalf("queues left: %v", b.byKey)
 	}
+}
+
+func dbKeys(keys ...string) []fsm.DBKey {
+	var out []fsm.DBKey
+	for _, k := range keys {
+		out = append(out, fsm.DBKey{Key: k})
+	}
+	return out
 }

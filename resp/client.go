@@ -22,36 +22,40 @@ func (c *conn) infoLine() string {
 	if p := c.lastCmd.Load(); p != nil {
 		cmd = *p
 	}
-	sub, psub, multi := c.nSub.Load(), c.nPSub.Load(), c.nMulti.Load()
-	flags := "N"
+	sub, psub, ssub, multi := c.nSub.Load(), c.nPSub.Load(), c.nSSub.Load(), c.nMulti.Load()
+	var flags []byte
 	switch {
 	case c.blocked.Load():
-		flags = "b"
+		flags = append(flags, 'b')
 	case multi >= 0:
-		flags = "x"
-	case sub+psub > 0:
-		flags = "P"
+		flags = append(flags, 'x')
+	case sub+psub+ssub > 0:
+		flags = append(flags, 'P')
+	}
+	c.srv.tracking.mu.Lock()
+	tf, redir := c.track.flags, int64(-1)
+	if tf&trackOn != 0 {
+		redir = c.track.redirect
+	}
+	c.srv.tracking.mu.Unlock()
+	if tf&trackOn != 0 {
+		flags = append(flags, 't')
+	}
+	if tf&trackBrokenRedir != 0 {
+		flags = append(flags, 'R')
+	}
+	if tf&trackBcast != 0 {
+		flags = append(flags, 'B')
+	}
+	if len(flags) == 0 {
+		flags = append(flags, 'N')
 	}
 	now := time.Now()
 	age := int64(now.Sub(c.created).Seconds())
 	idle := int64(now.Sub(time.Unix(0, c.lastActive.Load())).Seconds())
-	return fmt.Sprintf("id=%d addr=%s laddr=%s fd=0 name=%s age=%d idle=%d flags=%s db=0 sub=%d psub=%d ssub=0 multi=%d qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=16384 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd=%s user=%s redir=-1 resp=%d lib-name=%s lib-ver=%s",
-		c.id, c.nc.RemoteAddr(), c.nc.LocalAddr(), name, age, idle, flags,
-		sub, psub, multi, cmd, c.auth.userName(), c.proto.Load(), c.libName(), c.libVer())
-}
-
-func (c *conn) libName() string {
-	if p := c.lib.Load(); p != nil {
-		return p[0]
-	}
-	return ""
-}
-
-func (c *conn) libVer() string {
-	if p := c.lib.Load(); p != nil {
-		return p[1]
-	}
-	return ""
+	return fmt.Sprintf("id=%d addr=%s laddr=%s fd=0 name=%s age=%d idle=%d flags=%s db=%d sub=%d psub=%d ssub=%d multi=%d qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=16384 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd=%s user=%s redir=%d resp=%d",
+		c.id, c.nc.RemoteAddr(), c.nc.LocalAddr(), name, age, idle, flags, c.dbNum.Load(),
+		sub, psub, ssub, multi, cmd, c.auth.userName(), redir, c.proto.Load())
 }
 
 func (s *Server) snapshotConns() []*conn {
@@ -65,51 +69,140 @@ func (s *Server) snapshotConns() []*conn {
 	return out
 }
 
+// cmdClient serves CLIENT's subcommands; the table (cmdtab) has already
+// refused unknown subcommands and wrong argument counts, as Redis does.
 func cmdClient(c *conn, argv [][]byte) fsm.Value {
-	sub := strings.ToLower(string(argv[1]))
-	switch {
-	case sub == "setname" && len(argv) == 3:
+	switch strings.ToLower(string(argv[1])) {
+	case "setname":
 		name := string(argv[2])
 		if strings.ContainsAny(name, " \n") {
 			return fsm.Err("ERR Client names cannot contain spaces, newlines or special characters.")
 		}
 		c.name.Store(&name)
 		return fsm.OK
-	case sub == "getname" && len(argv) == 2:
+	case "getname":
 		if p := c.name.Load(); p != nil && *p != "" {
 			return fsm.BulkString(*p)
 		}
 		return fsm.Null
-	case sub == "id" && len(argv) == 2:
+	case "id":
 		return fsm.Int(c.id)
-	case sub == "setinfo" && len(argv) == 4:
-		lib := [2]string{c.libName(), c.libVer()}
-		switch strings.ToLower(string(argv[2])) {
-		case "lib-name":
-			lib[0] = string(argv[3])
-		case "lib-ver":
-			lib[1] = string(argv[3])
-		default:
-			return fsm.Err("ERR Unrecognized option '" + string(argv[2]) + "'")
-		}
-		c.lib.Store(&lib)
-		return fsm.OK
-	case sub == "info" && len(argv) == 2:
+	case "info":
 		return fsm.Value{Kind: fsm.KindVerbatim, Str: []byte(c.infoLine() + "\n")}
-	case sub == "list":
+	case "list":
 		return clientList(c, argv[2:])
-	case sub == "kill" && len(argv) >= 3:
+	case "kill":
 		return clientKill(c, argv[2:])
-	case sub == "no-evict" || sub == "no-touch":
+	case "no-evict":
+		return onOff(argv[2], func(bool) {}) // clients are never evicted here
+	case "tracking":
+		return clientTracking(c, argv)
+	case "caching":
+		return clientCaching(c, argv)
+	case "getredir":
+		if c.track.flags&trackOn != 0 {
+			return fsm.Int(c.track.redirect)
+		}
+		return fsm.Int(-1)
+	case "trackinginfo":
+		return clientTrackingInfo(c)
+	case "reply":
+		return clientReply(c, argv[2])
+	case "pause":
+		return clientPause(c, argv)
+	case "unpause":
+		c.srv.pause.unpause()
 		return fsm.OK
-	case sub == "help" && len(argv) == 2:
-		return clientHelp()
+	case "unblock":
+		return clientUnblock(c, argv)
 	}
-	switch sub {
-	case "setname", "getname", "id", "setinfo", "info", "kill", "help":
-		return fsm.ErrArity("client|" + sub)
+	return clientHelp()
+}
+
+// onOff parses ON|OFF as Redis's CLIENT subcommands do.
+func onOff(arg []byte, set func(bool)) fsm.Value {
+	switch strings.ToLower(string(arg)) {
+	case "on":
+		set(true)
+	case "off":
+		set(false)
+	default:
+		return fsm.Err("ERR syntax error")
 	}
-	return fsm.Err("ERR unknown subcommand '" + oneLine(string(argv[1])) + "'. Try CLIENT HELP.")
+	return fsm.OK
+}
+
+// clientReply is CLIENT REPLY ON|OFF|SKIP. OFF and SKIP get no reply
+// themselves, as in Redis.
+func clientReply(c *conn, arg []byte) fsm.Value {
+	switch strings.ToLower(string(arg)) {
+	case "on":
+		c.replyOff, c.skipNext, c.skipThis = false, false, false
+	case "off":
+		c.replyOff = true
+	case "skip":
+		if !c.replyOff {
+			c.skipNext, c.skipThis = true, true
+		}
+	default:
+		return fsm.Err("ERR syntax error")
+	}
+	return fsm.OK
+}
+
+// clientPause is CLIENT PAUSE timeout [WRITE|ALL].
+func clientPause(c *conn, argv [][]byte) fsm.Value {
+	ms, err := strconv.ParseInt(string(argv[2]), 10, 64)
+	if err != nil || ms < 0 {
+		return fsm.Err("ERR timeout is not an integer or out of range")
+	}
+	all := true
+	if len(argv) == 4 {
+		switch strings.ToLower(string(argv[3])) {
+		case "write":
+			all = false
+		case "all":
+		default:
+			return fsm.Err("ERR CLIENT PAUSE mode must be WRITE or ALL")
+		}
+	} else if len(argv) > 4 {
+		return fsm.Err("ERR syntax error")
+	}
+	c.srv.pause.set(time.Duration(ms)*time.Millisecond, all)
+	return fsm.OK
+}
+
+// clientUnblock is CLIENT UNBLOCK id [TIMEOUT|ERROR]: a client of this node
+// blocked in BLPOP and friends returns at once, as if it timed out, or with
+// Redis's UNBLOCKED error. (A follower's client blocks on the leader,
+// through its relay: unblock it on the follower it is connected to.)
+func clientUnblock(c *conn, argv [][]byte) fsm.Value {
+	id, err := strconv.ParseInt(string(argv[2]), 10, 64)
+	if err != nil {
+		return fsm.Err("ERR value is not an integer or out of range")
+	}
+	withErr := false
+	if len(argv) == 4 {
+		switch strings.ToLower(string(argv[3])) {
+		case "timeout":
+		case "error":
+			withErr = true
+		default:
+			return fsm.Err("ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR")
+		}
+	} else if len(argv) > 4 {
+		return fsm.Err("ERR syntax error")
+	}
+	o := c.srv.connsByID()[id]
+	if o == nil || !o.blocked.Load() {
+		return fsm.Zero
+	}
+	select {
+	case o.unblock <- withErr:
+		return fsm.One
+	default:
+		return fsm.Zero
+	}
 }
 
 // Client types, as CLIENT LIST TYPE and CLIENT KILL TYPE name them. There
@@ -123,7 +216,7 @@ const (
 )
 
 func (c *conn) clientType() string {
-	if c.nSub.Load()+c.nPSub.Load() > 0 {
+	if c.subscribed() {
 		return typePubSub
 	}
 	return typeNormal
@@ -254,10 +347,14 @@ func (c *conn) kill(o *conn) {
 	o.nc.Close()
 }
 
-// clientHelp is CLIENT HELP in Redis's layout, for the subcommands served.
+// clientHelp is Redis 7.0.15's CLIENT HELP.
 func clientHelp() fsm.Value {
-	lines := []string{
+	return fsm.SimpleLines([]string{
 		"CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+		"CACHING (YES|NO)",
+		"    Enable/disable tracking of the keys for next command in OPTIN/OPTOUT modes.",
+		"GETREDIR",
+		"    Return the client ID we are redirecting to when tracking is enabled.",
 		"GETNAME",
 		"    Return the name of the current connection.",
 		"ID",
@@ -278,88 +375,30 @@ func clientHelp() fsm.Value {
 		"      Kill connections authenticated by <username>.",
 		"    * SKIPME (YES|NO)",
 		"      Skip killing current connection (default: yes).",
-		"    * ID <client-id>",
-		"      Kill connections by client id.",
 		"LIST [options ...]",
 		"    Return information about client connections. Options:",
 		"    * TYPE (NORMAL|MASTER|REPLICA|PUBSUB)",
 		"      Return clients of specified type.",
-		"    * ID <client-id> [client-id ...]",
-		"      Return clients of specified IDs only.",
+		"UNPAUSE",
+		"    Stop the current client pause, resuming traffic.",
+		"PAUSE <timeout> [WRITE|ALL]",
+		"    Suspend all, or just write, clients for <timeout> milliseconds.",
+		"REPLY (ON|OFF|SKIP)",
+		"    Control the replies sent to the current connection.",
 		"SETNAME <name>",
 		"    Assign the name <name> to the current connection.",
-		"SETINFO <option> <value>",
-		"    Set client meta attr. Options are:",
-		"    * LIB-NAME: the client lib name.",
-		"    * LIB-VER: the client lib version.",
+		"UNBLOCK <clientid> [TIMEOUT|ERROR]",
+		"    Unblock the specified blocked client.",
+		"TRACKING (ON|OFF) [REDIRECT <id>] [BCAST] [PREFIX <prefix> [...]]",
+		"         [OPTIN] [OPTOUT] [NOLOOP]",
+		"    Control server assisted client side caching.",
+		"TRACKINGINFO",
+		"    Report tracking status for the current connection.",
 		"NO-EVICT (ON|OFF)",
-		"    Accepted and ignored: clients are never evicted.",
-		"NO-TOUCH (ON|OFF)",
-		"    Accepted and ignored.",
+		"    Protect current client connection from eviction.",
 		"HELP",
-		"    Print this help.",
-	}
-	return fsm.SimpleLines(lines)
-}
-
-// configValues is the read-only view CONFIG GET offers.
-func (s *Server) configValues() map[string]string {
-	nc := s.node.Config()
-	return map[string]string{
-		"maxclients":                      strconv.Itoa(s.cfg.Clients.MaxClients),
-		"databases":                       "1",
-		"proto-max-bulk-len":              strconv.FormatInt(s.cfg.Limits.MaxBulkLen, 10),
-		"port":                            strconv.Itoa(func() int { _, p := splitHostPort(s.ln.Addr().String()); return p }()),
-		"bind":                            func() string { h, _ := splitHostPort(s.ln.Addr().String()); return h }(),
-		"appendonly":                      "yes",
-		"appendfsync":                     "always",
-		"save":                            "",
-		"timeout":                         strconv.FormatInt(int64(s.cfg.Clients.IdleTimeout/time.Second), 10),
-		"maxmemory":                       strconv.FormatInt(s.cfg.Clients.MaxMemory, 10),
-		"client-output-buffer-limit":      "normal 0 0 0 replica 0 0 0 " + s.cfg.Clients.PubSub.String(),
-		"maxmemory-policy":                "noeviction",
-		"replica-read-only":               "yes",
-		"slave-read-only":                 "yes",
-		"cluster-enabled":                 "no",
-		"notify-keyspace-events":          "",
-		"understudy-follower-mode":        string(s.cfg.FollowerMode),
-		"understudy-heartbeat-timeout":    nc.HeartbeatTimeout.String(),
-		"understudy-election-timeout":     nc.ElectionTimeout.String(),
-		"understudy-leader-lease-timeout": nc.LeaderLeaseTimeout.String(),
-		"understudy-snapshot-threshold":   strconv.FormatUint(nc.SnapshotThreshold, 10),
-		"understudy-trailing-logs":        strconv.FormatUint(nc.TrailingLogs, 10),
-		"understudy-sentinel-name":        s.cfg.SentinelName,
-		"slowlog-log-slower-than":         strconv.FormatInt(s.cfg.SlowlogLogSlowerThan, 10),
-		"slowlog-max-len":                 strconv.Itoa(s.cfg.SlowlogMaxLen),
-	}
-}
-
-func cmdConfig(c *conn, argv [][]byte) fsm.Value {
-	switch strings.ToLower(string(argv[1])) {
-	case "get":
-		if len(argv) < 3 {
-			return fsm.ErrArity("config|get")
-		}
-		vals := c.srv.configValues()
-		keys := make([]string, 0, len(vals))
-		for k := range vals {
-			for _, p := range argv[2:] {
-				if fsm.GlobMatch([]byte(strings.ToLower(string(p))), []byte(k)) {
-					keys = append(keys, k)
-					break
-				}
-			}
-		}
-		sort.Strings(keys)
-		out := make([]fsm.Value, 0, 2*len(keys))
-		for _, k := range keys {
-			out = append(out, fsm.BulkString(k), fsm.BulkString(vals[k]))
-		}
-		return fsm.Value{Kind: fsm.KindMap, Arr: out}
-	case "set", "rewrite", "resetstat":
-		return fsm.Err("ERR CONFIG " + strings.ToUpper(string(argv[1])) + " is not supported: settings are fixed at start-up (flags and UNDERSTUDY_* variables)")
-	}
-	return fsm.Err("ERR unknown subcommand '" + string(argv[1]) + "'. Try CONFIG HELP.")
+		"    Prints this help.",
+	})
 }
 
 func cmdTime(*conn, [][]byte) fsm.Value {

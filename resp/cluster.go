@@ -59,7 +59,7 @@ func cmdCluster(c *conn, argv [][]byte) fsm.Value {
 		}}})
 	case "nodes":
 		var sb strings.Builder
-		epoch := s.node.Raft().CurrentTerm()
+		epoch := s.node.Term()
 		master := "-"
 		if len(nodes) > 0 {
 			master = runID(nodes[0].id)
@@ -91,7 +91,7 @@ func cmdCluster(c *conn, argv [][]byte) fsm.Value {
 		info := fmt.Sprintf("cluster_enabled:1\r\ncluster_state:%s\r\ncluster_slots_assigned:%d\r\ncluster_slots_ok:%d\r\n"+
 			"cluster_slots_pfail:0\r\ncluster_slots_fail:0\r\ncluster_known_nodes:%d\r\ncluster_size:1\r\n"+
 			"cluster_current_epoch:%d\r\ncluster_my_epoch:%d\r\n",
-			state, numSlots, numSlots, len(nodes), s.node.Raft().CurrentTerm(), s.node.Raft().CurrentTerm())
+			state, numSlots, numSlots, len(nodes), s.node.Term(), s.node.Term())
 		return fsm.Value{Kind: fsm.KindVerbatim, Str: []byte(info)}
 	case "myid":
 		return fsm.BulkString(runID(s.node.ID()))
@@ -143,6 +143,10 @@ func cmdReadonly(c *conn, _ [][]byte) fsm.Value {
 	c.readonly.Store(true)
 	return fsm.OK
 }
+
+// cmdAsking answers ASKING as a Redis Cluster node does. The one shard never
+// migrates slots, so no ASK redirection precedes it and it changes nothing.
+func cmdAsking(*conn, [][]byte) fsm.Value { return fsm.OK }
 
 func cmdReadwrite(c *conn, _ [][]byte) fsm.Value {
 	c.readonly.Store(false)

@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/understudy/understudy/cmdtab"
 	"github.com/understudy/understudy/fsm"
 )
 
@@ -22,57 +23,35 @@ import (
 // write's time includes its Raft commit and a forwarded command's the round
 // trip to the leader.
 
-// cmdNames lists every command a client may send, for the counter table:
-// the FSM's commands and the ones the RESP layer answers itself. Built once,
-// read-only afterwards.
-var cmdNames = func() []string {
-	var names []string
-	for _, c := range fsm.Commands() {
-		if !fsm.Internal(c.Name) {
-			names = append(names, c.Name)
-		}
-	}
-	for _, nc := range nodeCommands {
-		names = append(names, nc.name)
-	}
-	names = append(names, "sentinel", strings.ToLower(forwardHello))
-	sort.Strings(names)
-	out := names[:0]
-	for i, n := range names {
-		if i == 0 || n != names[i-1] {
-			out = append(out, n)
-		}
-	}
-	return out
-}()
-
-// cmdIndex maps a lower-case command name to its place in cmdNames.
-var cmdIndex = func() map[string]int {
-	m := make(map[string]int, len(cmdNames))
-	for i, n := range cmdNames {
-		m[n] = i
-	}
-	return m
-}()
-
-// noSlowlog are commands never recorded in the slow log: their arguments
-// may hold secrets (as in Redis), or they wait by design (blocking pops,
-// WAIT), so their time says nothing about the server.
-var noSlowlog = map[string]bool{
-	"auth": true, "hello": true, "acl": true, "config": true, "migrate": true,
-	"blpop": true, "brpop": true, "blmove": true, "brpoplpush": true, "wait": true,
-}
-
 // cmdCounter is one command's counters.
 type cmdCounter struct {
 	name   string
 	calls  atomic.Int64
 	failed atomic.Int64 // answered with an error
-	nanos  atomic.Int64
+	// rejected: refused before it ran (arity, permissions, OOM ...), as
+	// Redis's rejected_calls; not counted in calls.
+	rejected atomic.Int64
+	nanos    atomic.Int64
 	// untimed commands (blocking ones) count calls but no time, as Redis
 	// leaves the blocked time out.
 	untimed bool
 	noSlow  bool
+	fast    bool // Redis's fast flag: its slow calls are "fast-command" latency events
+	// hist counts the calls by duration while latency-tracking is on: hist[k]
+	// those of at most 1024<<k ns, Redis's histogram_usec buckets (latency.go).
+	hist [histBuckets]atomic.Int64
+}
+
+const histBuckets = 32
+
+// histBucket is the bucket of a call that took d.
+func histBucket(d time.Duration) int {
+	for k := range histBuckets {
+		if d <= time.Duration(1024)<<k {
+			return k
+		}
+	}
+	return histBuckets - 1
 }
 
 // maxErrorKinds bounds the distinct error prefixes counted, as Redis does
@@ -81,45 +60,52 @@ const maxErrorKinds = 128
 
 // cmdStats holds one server's counters.
 type cmdStats struct {
-	table []cmdCounter // parallel to cmdNames
+	table []cmdCounter // parallel to statSpecs (table.go)
 
 	mu     sync.Mutex
-	extra  map[string]*cmdCounter // valid commands added to lookupLocal but not to cmdNames
 	errors map[string]*atomic.Int64
 	errAll atomic.Int64
 }
 
 func newCmdStats() *cmdStats {
 	s := &cmdStats{
-		table:  make([]cmdCounter, len(cmdNames)),
-		extra:  map[string]*cmdCounter{},
+		table:  make([]cmdCounter, len(statSpecs)),
 		errors: map[string]*atomic.Int64{},
 	}
-	for i, n := range cmdNames {
-		s.table[i].name = n
-		s.table[i].untimed = n == "blpop" || n == "brpop" || n == "blmove" || n == "brpoplpush" || n == "wait"
-		s.table[i].noSlow = noSlowlog[n]
+	for i, spec := range statSpecs {
+		s.table[i].name = spec.Name
+		s.table[i].untimed = untimed(spec)
+		s.table[i].noSlow = noSlowlog(spec)
+		s.table[i].fast = spec.Has(cmdtab.Fast)
 	}
 	return s
 }
 
-// counter returns the counters of the command called name (lower case), or
-// nil for a name no command has (those count as errors only).
-func (s *cmdStats) counter(name string) *cmdCounter {
-	if i, ok := cmdIndex[name]; ok {
-		return &s.table[i]
-	}
-	if name == "" || lookupLocal(name) == nil {
-		return nil
+// reset zeroes every counter (CONFIG RESETSTAT).
+func (s *cmdStats) reset() {
+	for i := range s.table {
+		c := &s.table[i]
+		c.calls.Store(0)
+		c.failed.Store(0)
+		c.rejected.Store(0)
+		c.nanos.Store(0)
+		for k := range c.hist {
+			c.hist[k].Store(0)
+		}
 	}
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	c := s.extra[name]
-	if c == nil {
-		c = &cmdCounter{name: name, noSlow: noSlowlog[name]}
-		s.extra[name] = c
+	s.errors = map[string]*atomic.Int64{}
+	s.mu.Unlock()
+	s.errAll.Store(0)
+}
+
+// counter returns the counters of a (sub)command, or nil for none (an
+// unknown command counts as an error only).
+func (s *cmdStats) counter(spec *cmdtab.Spec) *cmdCounter {
+	if i, ok := statIndex[spec]; ok {
+		return &s.table[i]
 	}
-	return c
+	return nil
 }
 
 // countError counts one error reply by its prefix ("ERR", "WRONGTYPE").
@@ -141,17 +127,10 @@ func (s *cmdStats) countError(prefix string) {
 func (s *cmdStats) each(fn func(c *cmdCounter)) {
 	var all []*cmdCounter
 	for i := range s.table {
-		if s.table[i].calls.Load() > 0 {
+		if s.table[i].calls.Load() > 0 || s.table[i].rejected.Load() > 0 {
 			all = append(all, &s.table[i])
 		}
 	}
-	s.mu.Lock()
-	for _, c := range s.extra {
-		if c.calls.Load() > 0 {
-			all = append(all, c)
-		}
-	}
-	s.mu.Unlock()
 	sort.Slice(all, func(i, j int) bool { return all[i].name < all[j].name })
 	for _, c := range all {
 		fn(c)
@@ -180,24 +159,30 @@ func (s *cmdStats) eachError(fn func(prefix string, n int64)) {
 // pushed for it carries its counters, start time and (for the slow log) a
 // copy of its arguments. Reader goroutine only.
 type curCmd struct {
-	counter *cmdCounter
-	start   time.Time
-	argv    [][]byte
-	pending bool
+	counter  *cmdCounter
+	start    time.Time
+	argv     [][]byte
+	pending  bool
+	rejected bool
 }
 
 // cmdMeta rides on a slot (embedded) to the writer.
 type cmdMeta struct {
-	counter *cmdCounter
-	start   time.Time
-	args    []byte // packed arguments for the slow log (packArgs), or nil
-	argBuf  [48]byte
+	counter  *cmdCounter
+	start    time.Time
+	rejected bool
+	args     []byte // packed arguments for the slow log (packArgs), or nil
+	argBuf   [48]byte
 }
 
 // beginCmd notes the command about to be dispatched.
-func (c *conn) beginCmd(name string, argv [][]byte) {
-	c.cur = curCmd{counter: c.srv.cmdstats.counter(name), start: time.Now(), argv: argv, pending: true}
+func (c *conn) beginCmd(spec *cmdtab.Spec, argv [][]byte) {
+	c.cur = curCmd{counter: c.srv.cmdstats.counter(spec), start: time.Now(), argv: argv, pending: true}
 }
+
+// reject marks the current command as refused before it ran (Redis's
+// rejected_calls): unknown arguments, permissions, memory, subscribe mode.
+func (c *conn) reject() { c.cur.rejected = true }
 
 // stamp hands the current command's accounting to its first reply slot.
 func (c *conn) stamp(s *slot) {
@@ -205,7 +190,7 @@ func (c *conn) stamp(s *slot) {
 		return
 	}
 	c.cur.pending = false
-	s.counter, s.start = c.cur.counter, c.cur.start
+	s.counter, s.start, s.rejected = c.cur.counter, c.cur.start, c.cur.rejected
 	// Unknown commands are not logged (Redis rejects them before running
 	// them); nor are those whose arguments may hold secrets.
 	if c.srv.slowlog.enabled() && s.counter != nil && !s.counter.noSlow {
@@ -233,6 +218,10 @@ func (c *conn) finish(s *slot, v fsm.Value, raw []byte) {
 		return // not the first reply of a command (or a protocol error)
 	}
 	d := time.Since(s.start)
+	if ct := s.counter; ct != nil && s.rejected {
+		ct.rejected.Add(1)
+		return
+	}
 	if ct := s.counter; ct != nil {
 		ct.calls.Add(1)
 		if prefix != nil {
@@ -242,6 +231,10 @@ func (c *conn) finish(s *slot, v fsm.Value, raw []byte) {
 			return
 		}
 		ct.nanos.Add(int64(d))
+		if c.srv.latencyTracking.Load() {
+			ct.hist[histBucket(d)].Add(1)
+		}
+		c.srv.latency.observe(ct.fast, d)
 	}
 	if s.args != nil {
 		c.srv.slowlog.maybeAdd(c, s.args, d)
@@ -265,8 +258,12 @@ func (s *Server) infoCommandstats(sb *strings.Builder) {
 	s.cmdstats.each(func(c *cmdCounter) {
 		calls := c.calls.Load()
 		usec := c.nanos.Load() / 1000
-		fmt.Fprintf(sb, "cmdstat_%s:calls=%d,usec=%d,usec_per_call=%.2f,rejected_calls=0,failed_calls=%d\r\n",
-			c.name, calls, usec, float64(usec)/float64(calls), c.failed.Load())
+		perCall := 0.0
+		if calls > 0 {
+			perCall = float64(usec) / float64(calls)
+		}
+		fmt.Fprintf(sb, "cmdstat_%s:calls=%d,usec=%d,usec_per_call=%.2f,rejected_calls=%d,failed_calls=%d\r\n",
+			c.name, calls, usec, perCall, c.rejected.Load(), c.failed.Load())
 	})
 }
 

@@ -9,47 +9,11 @@ import (
 	"time"
 
 	"github.com/understudy/understudy/fsm"
-	"github.com/understudy/understudy/node"
 )
 
-// class orders commands on one connection. Commands of one class pipeline
-// freely; before a command of another class is started, the previous one must
-// have completed, so that a read never overtakes an earlier write on the same
-// connection (or the reverse) while they travel different paths.
-type class uint8
-
-const (
-	classLocal class = iota
-	classWrite
-	classRead
-	classForward
-)
-
-// slot is one reply owed to the client, in request order.
-type slot struct {
-	val   fsm.Value
-	fut   *node.Future  // reply from the node
-	done  chan struct{} // closed when a forwarded reply (raw or err) is in
-	raw   []byte
-	err   error
-	write bool
-	quit  bool // close the connection after this reply
-	// post rewrites the node's reply before it is written (EXEC splices
-	// node-local replies into the transaction's array).
-	post func(fsm.Value) fsm.Value
-	// block extends the wait for a forwarded reply (blocking commands).
-	block   time.Duration
-	cmdMeta // command stats and slow log (cmdstats.go)
-}
-
-func (s *slot) wait() {
-	switch {
-	case s.fut != nil:
-		<-s.fut.Done()
-	case s.done != nil:
-		<-s.done
-	}
-}
+// A client connection: its state, and its read loop, which hands each
+// command to dispatch (conn_dispatch.go) while a second goroutine writes
+// the replies in order (conn_reply.go).
 
 type conn struct {
 	srv   *Server
@@ -64,16 +28,43 @@ type conn struct {
 	// forwarded marks a connection from a follower relaying its clients: it is
 	// never forwarded again (no loops) and not closed on leadership changes.
 	forwarded atomic.Bool
+	// led: this node has served the client as leader (reader goroutine
+	// only). Once leadership moves, such a client is told to leave
+	// (CloseClients); until then its commands are refused, not forwarded.
+	led bool
 	// auth is who the client is (auth.go).
 	auth authState
+
+	// track is this connection's client-side caching mode (tracking.go).
+	track trackState
+	// CLIENT REPLY: replyOff silences every reply; skipNext the next
+	// command's, skipThis the current one's. Reader goroutine only.
+	replyOff, skipNext, skipThis bool
+	// unblock ends a blocking command early (CLIENT UNBLOCK): true for an
+	// error, false for a timeout.
+	unblock chan bool
+	// db is the database this connection's commands run in (SELECT);
+	// reader goroutine only, mirrored in dbNum for CLIENT LIST.
+	db    int
+	dbNum atomic.Int32
 
 	last      *slot
 	lastClass class
 	up        *upstream // the leader connection this client's forwards use
 	tx        txState
 	// fwdTx: this follower connection forwarded a MULTI; until EXEC or
-	// DISCARD everything goes to the leader, where it is queued.
+	// DISCARD everything goes to the leader, where it is queued. txDB is
+	// the database a SELECT queued there moves to (-1: none).
 	fwdTx bool
+	txDB  int
+	// upTx: the leader connection (up) may hold this client's WATCHes or
+	// transaction, so it is closed, never pooled for another client;
+	// txLost: a leader connection that held them was given up (the leader
+	// changed, or it broke), so the transaction must fail at EXEC rather
+	// than run without them (forward.go).
+	upTx, txLost bool
+	// monitoring: MONITOR was sent; the connection gets every command (monitor.go).
+	monitoring bool
 	// pushes queues out-of-band pub/sub messages for the writer, which
 	// pushReady wakes. A queue rather than a buffered channel: a channel
 	// deep enough for a busy subscriber would cost every connection its
@@ -94,14 +85,16 @@ type conn struct {
 	created    time.Time
 	lastActive atomic.Int64 // Unix ns
 	lastCmd    atomic.Pointer[string]
-	lib        atomic.Pointer[[2]string] // CLIENT SETINFO lib-name, lib-ver
+	// ownWrite is the relay's answer to UNDERSTUDY.LASTINDEX after this
+	// READONLY connection's last forwarded write (readonly.go).
+	ownWrite *slot
 	// readonly (READONLY, as in Redis Cluster) lets a follower serve reads
 	// from its own, possibly stale, state.
 	readonly atomic.Bool
 	// Mirrors of reader-owned state for CLIENT LIST on other goroutines.
-	nSub, nPSub, nMulti atomic.Int32
-	blocked             atomic.Bool // in a blocking command (blocking.go)
-	cur                 curCmd      // the command being dispatched (cmdstats.go)
+	nSub, nPSub, nSSub, nMulti atomic.Int32
+	blocked                    atomic.Bool // in a blocking command (blocking.go)
+	cur                        curCmd      // the command being dispatched (cmdstats.go)
 
 	// lim is this connection's part of the client limits (limits.go).
 	lim connLimits
@@ -111,6 +104,7 @@ type conn struct {
 func (c *conn) mirror() {
 	c.nSub.Store(int32(len(c.subs.channels)))
 	c.nPSub.Store(int32(len(c.subs.patterns)))
+	c.nSSub.Store(int32(len(c.subs.shards)))
 	m := int32(-1)
 	if c.tx.active {
 		m = int32(len(c.tx.items))
@@ -124,6 +118,7 @@ func newConn(s *Server, nc net.Conn) *conn {
 		nc:        nc,
 		id:        s.nextID.Add(1),
 		slots:     make(chan *slot, s.cfg.MaxPipeline),
+		unblock:   make(chan bool, 1),
 		pushReady: make(chan struct{}, 1),
 		created:   time.Now(),
 	}
@@ -141,10 +136,17 @@ func (c *conn) serve() {
 	writerDone := make(chan struct{})
 	go c.writeLoop(writerDone)
 	defer func() {
+		if c.monitoring {
+			c.srv.monitors.remove(c)
+		}
 		c.unsubscribeAll()
 		close(c.slots)
 		<-writerDone
 		c.releaseUpstream()
+		if c.leaving.Load() != nil {
+			lingerClose(c.nc, time.Second)
+			return
+		}
 		c.nc.Close()
 	}()
 	for {
@@ -180,288 +182,4 @@ func (c *conn) serve() {
 			return
 		}
 	}
-}
-
-func (c *conn) push(s *slot) {
-	c.stamp(s)
-	c.lim.owed.Add(1)
-	c.slots <- s
-}
-
-// order waits, when the class changes, for the previous command to finish.
-func (c *conn) order(cl class, s *slot) {
-	if c.last != nil && c.lastClass != cl && cl != classLocal && c.lastClass != classLocal {
-		c.flushUpstream()
-		c.last.wait()
-	}
-	if cl != classLocal {
-		c.last, c.lastClass = s, cl
-	}
-}
-
-func (c *conn) writeLoop(done chan<- struct{}) {
-	defer close(done)
-	broken := false
-	for {
-		var s *slot
-		select {
-		case <-c.pushReady:
-			c.pushMu.Lock()
-			q := c.pushes
-			c.pushes = nil
-			c.pushMu.Unlock()
-			var err error
-			for _, v := range q {
-				if !broken && err == nil {
-					c.wr.SetProto(int(c.proto.Load()))
-					err = c.wr.WriteValue(v)
-				}
-				c.pushWritten(v)
-			}
-			if !broken && err == nil && len(c.slots) == 0 {
-				err = c.wr.Flush()
-			}
-			if !broken && err != nil {
-				broken = true
-				c.nc.Close()
-			}
-			continue
-		case sl, ok := <-c.slots:
-			if !ok {
-				if !broken {
-					_ = c.wr.Flush()
-				}
-				return
-			}
-			s = sl
-		}
-		if broken {
-			continue
-		}
-		s.wait()
-		c.wr.SetProto(int(c.proto.Load()))
-		var err error
-		var out fsm.Value // what was written, for the stats (raw: relayed as is)
-		var raw []byte
-		switch {
-		case s.fut != nil:
-			v, ferr := s.fut.Result()
-			if ferr != nil {
-				v = c.srv.errorReply(ferr, s.write)
-			} else if s.post != nil {
-				v = s.post(v)
-			}
-			out = v
-			err = c.wr.WriteValue(v)
-		case s.done != nil:
-			switch {
-			case s.err != nil:
-				out = c.srv.errorReply(s.err, s.write)
-				err = c.wr.WriteValue(out)
-			case s.post != nil && len(s.raw) > 0 && s.raw[0] != '-':
-				out = s.post(fsm.Value{})
-				err = c.wr.WriteValue(out)
-			default:
-				raw = s.raw
-				err = c.wr.WriteRaw(s.raw)
-			}
-		default:
-			out = s.val
-			err = c.wr.WriteValue(s.val)
-		}
-		c.finish(s, out, raw)
-		if err == nil && (len(c.slots) == 0 || s.quit) {
-			err = c.wr.Flush()
-		}
-		if err != nil || s.quit {
-			broken = true
-			// Unblock the reader: it may be waiting to push more slots.
-			c.nc.Close()
-		}
-		c.lim.owed.Add(-1)
-	}
-}
-
-// dispatch routes one command; it reports whether the connection should end.
-func (c *conn) dispatch(argv [][]byte) bool {
-	n := c.srv.node
-	name := lowerName(argv[0])
-	c.beginCmd(name, argv)
-	c.lastActive.Store(c.cur.start.UnixNano())
-	c.lastCmd.Store(lastCmdName(name, argv))
-	// One atomic load for an authenticated client with every permission.
-	if (!c.auth.full.Load() || c.fwdTx || name == "reset") && c.authGate(name, argv) {
-		return false
-	}
-	leads := n.IsLeader() || c.forwarded.Load()
-	if isTxControl(name) {
-		if leads {
-			c.txControl(name, argv)
-		} else {
-			c.push(c.srv.routeToLeader(c, argv, true))
-			switch name {
-			case "multi":
-				c.fwdTx = true
-			case "exec", "discard":
-				c.fwdTx = false
-			}
-		}
-		return false
-	}
-	if c.fwdTx && name != "quit" && !leads {
-		c.push(c.srv.routeToLeader(c, argv, true))
-		return false
-	}
-	if c.tx.active && name != "quit" {
-		c.queue(name, argv)
-		return false
-	}
-	if c.inSubscribeMode() && !allowedInSubscribe(name) {
-		c.push(&slot{val: fsm.Err("ERR Can't execute '" + name + "': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context")})
-		return false
-	}
-	switch name {
-	case "subscribe", "psubscribe", "unsubscribe", "punsubscribe":
-		c.subscribeCmd(name, argv)
-		return false
-	case "ping":
-		if c.inSubscribeMode() {
-			c.push(&slot{val: pingInSubscribe(cloneArgs(argv))})
-			return false
-		}
-	case "blpop", "brpop", "blmove", "brpoplpush":
-		if !leads {
-			// The leader holds the reply back while the client is blocked:
-			// the wait for it must allow for that.
-			block := 24 * time.Hour
-			if d, _, ok := parseTimeout(argv[len(argv)-1]); ok && d > 0 {
-				block = d
-			}
-			c.push(c.srv.routeToLeaderBlocking(c, argv, block))
-			return false
-		}
-		s := &slot{}
-		c.order(classWrite, s)
-		s.val = c.block(name, argv)
-		c.push(s)
-		return false
-	case "pubsub":
-		// Node-local, like Redis: this node's own subscribers (PUBLISH
-		// reaches the subscribers of every node, each counted where it is).
-		s := &slot{}
-		c.order(classLocal, s)
-		s.val = c.pubsubCmd(argv)
-		c.push(s)
-		return false
-	case "wait":
-		// A leader command that is not a log entry.
-		if !leads {
-			c.push(c.srv.routeToLeader(c, argv, false))
-			return false
-		}
-		s := &slot{}
-		c.order(classLocal, s)
-		c.waitCmd(argv, s)
-		c.push(s)
-		return false
-	}
-	if lc := lookupLocal(name); lc != nil {
-		// The reply may alias argv (ECHO), and the reader reuses argv's
-		// memory before the writer sends the reply.
-		argv = cloneArgs(argv)
-		s := &slot{}
-		if !checkArity(lc.arity, len(argv)) {
-			s.val = fsm.ErrArity(lc.name)
-		} else {
-			s.val = lc.run(c, argv)
-		}
-		s.quit = lc.name == "quit" || c.closeAfterReply
-		c.order(classLocal, s)
-		c.push(s)
-		return s.quit
-	}
-	cmd := fsm.Lookup(argv[0])
-	if cmd == nil {
-		c.push(&slot{val: fsm.ErrUnknownCommand(argv)})
-		return false
-	}
-	if !cmd.CheckArity(len(argv)) {
-		c.push(&slot{val: fsm.ErrArity(cmd.Name)})
-		return false
-	}
-	if leads {
-		if c.srv.denyOOM(cmd) { // maxmemory (memory.go)
-			c.push(&slot{val: errOOM})
-			return false
-		}
-		s := &slot{write: cmd.IsWrite()}
-		if s.write {
-			c.order(classWrite, s)
-			s.fut = n.Write(argv)
-			c.lastWrite = s
-			if name == "publish" {
-				// Like Redis, PUBLISH answers how many subscribers of this
-				// node received it; every node delivers it on apply.
-				ch := string(argv[1])
-				s.post = func(fsm.Value) fsm.Value { return fsm.Int(c.srv.hub.receivers(ch)) }
-			}
-			c.srv.stats.writesServed.Add(1)
-		} else {
-			c.order(classRead, s)
-			s.fut = n.Read(cloneArgs(argv))
-			c.srv.stats.readsServed.Add(1)
-		}
-		c.push(s)
-		return false
-	}
-	if c.readonly.Load() && !cmd.IsWrite() && !fsm.Internal(cmd.Name) {
-		s := &slot{}
-		c.order(classLocal, s)
-		s.val = n.FSM().Read(time.Now().UnixMilli(), uint64(time.Now().UnixNano()), cloneArgs(argv))
-		c.push(s)
-		return false
-	}
-	sl := c.srv.routeToLeader(c, argv, cmd.IsWrite())
-	if name == "publish" {
-		ch := string(argv[1])
-		sl.post = func(fsm.Value) fsm.Value { return fsm.Int(c.srv.hub.receivers(ch)) }
-	}
-	c.push(sl)
-	return false
-}
-
-// lastCmdName is the command as CLIENT LIST's cmd= shows it: Redis 7 names
-// a container command's subcommand too (client|info, config|get).
-func lastCmdName(name string, argv [][]byte) *string {
-	switch name {
-	case "client", "config", "object", "pubsub", "command", "acl", "cluster", "slowlog":
-		if len(argv) > 1 && len(argv[1]) <= 32 {
-			full := name + "|" + lowerName(argv[1])
-			return &full
-		}
-	}
-	return &name
-}
-
-func checkArity(arity, argc int) bool {
-	if arity >= 0 {
-		return argc == arity
-	}
-	return argc >= -arity
-}
-
-// cloneArgs copies argv into one allocation: the reader reuses its buffers.
-func cloneArgs(argv [][]byte) [][]byte {
-	size := 0
-	for _, a := range argv {
-		size += len(a)
-	}
-	buf := make([]byte, 0, size)
-	out := make([][]byte, len(argv))
-	for i, a := range argv {
-		start := len(buf)
-		buf = append(buf, a...)
-		out[i] = buf[start:len(buf):len(buf)]
-	}
-	return out
 }

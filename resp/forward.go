@@ -5,15 +5,17 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"strconv"
 	"sync"
 	"time"
 
 	"github.com/understudy/understudy/fsm"
 )
 
-// Forwarding and redirection live here and only here. A follower never
-// serves data: it relays the command to the leader over a pooled connection
-// and the reply back, or answers MOVED. A forwarded command is sent once and
+// Forwarding and redirection live here and only here. A follower serves no
+// data unless the connection said READONLY (readonly.go): it relays the
+// command to the leader over a pooled connection and the reply back, or
+// answers MOVED. A forwarded command is sent once and
 // never retried: if the leader connection breaks before the reply arrives, a
 // write's outcome is unknown and the client is told so.
 
@@ -22,10 +24,38 @@ var (
 	errUpstreamDial = errors.New("dial leader")
 )
 
-// forwardHello marks a connection as a follower's relay, so the receiving
+// relayCommand marks a connection as a follower's relay, so the receiving
 // node never forwards it again (no loops between two nodes that disagree
 // about who leads).
-const forwardHello = "UNDERSTUDY.FORWARDED"
+const relayCommand = "understudy.forwarded"
+
+// cmdRelay is the relay handshake: with a proof of the cluster's relay
+// secret (fsm/relay.go) the connection is a follower's relay from now on (not
+// a client for maxclients, never idle: limits.go). Without a valid proof it
+// is the unknown command it is to any client, or, past maxclients, Redis's
+// maxclients error and the end of the connection. The bare handshake of
+// builds before the secret is accepted only while such a build may still be
+// a member: below cluster level 2.
+func cmdRelay(c *conn, argv [][]byte) fsm.Value {
+	n := c.srv.node
+	ok := false
+	switch len(argv) {
+	case 1:
+		ok = n.FSM().Level() < fsm.Level2 && !n.KnowsRelaySecret()
+	case 2:
+		ok = n.CheckRelayProof(argv[1])
+	}
+	if !ok {
+		if c.lim.probation {
+			c.srv.lim.rejectedConns.Add(1)
+			c.closeAfterReply = true
+			return fsm.Err(replyMaxClients)
+		}
+		return fsm.ErrUnknownCommand(argv)
+	}
+	c.markForwarded()
+	return fsm.OK
+}
 
 // routeToLeader builds the reply slot for a data command on a follower.
 func (s *Server) routeToLeader(c *conn, argv [][]byte, write bool) *slot {
@@ -41,6 +71,14 @@ func (s *Server) routeToLeaderBlocking(c *conn, argv [][]byte, block time.Durati
 func (s *Server) route(c *conn, argv [][]byte, write bool, block time.Duration) *slot {
 	if c.forwarded.Load() {
 		return &slot{val: fsm.Err(replyNotLeader)}
+	}
+	if c.led {
+		// Leadership has just moved away from this client's node, which is
+		// about to tell it so (CloseClients). Forwarding would run this
+		// command after earlier ones of its pipeline that were refused
+		// with TRYAGAIN, and a client retrying those would reorder its
+		// writes: refuse it as well.
+		return &slot{val: s.farewell()}
 	}
 	li, ok := s.node.Leader()
 	if !ok || li.ClientAddr == "" {
@@ -62,14 +100,26 @@ func (s *Server) route(c *conn, argv [][]byte, write bool, block time.Duration) 
 	// The leader is dialled at its peer address, which may differ from the
 	// one MOVED and the discovery commands hand to clients.
 	cred := c.auth.session().cred
-	if c.up != nil && (c.up.addr != li.PeerClientAddr || c.up.broken() || c.up.term != s.node.Raft().CurrentTerm() ||
-		((c.up.cred.key != cred.key || c.up.proto != int(c.proto.Load())) && !c.fwdTx)) {
+	if c.up != nil && (c.up.addr != li.PeerClientAddr || c.up.broken() || c.up.term != s.node.Term() ||
+		((c.up.cred.key != cred.key || c.up.proto != int(c.proto.Load()) || c.up.db != c.db) && !c.fwdTx)) {
+		lost := c.upTx
 		c.releaseUpstream()
+		if lost {
+			// The WATCHes or the transaction went with it (the leader
+			// discards them when the connection closes): EXEC must fail,
+			// and inside MULTI nothing may run on another connection.
+			c.txLost = true
+			if c.fwdTx {
+				sl := &slot{val: fsm.Err(replyTxLost)}
+				c.order(classLocal, sl)
+				return sl
+			}
+		}
 	}
 	sl := &slot{write: write, done: make(chan struct{}), block: block}
 	c.order(classForward, sl)
 	if c.up == nil {
-		up, err := s.pool.get(li.PeerClientAddr, int(c.proto.Load()), cred)
+		up, err := s.pool.get(li.PeerClientAddr, int(c.proto.Load()), c.db, cred)
 		if err != nil {
 			if raw, ok := refusedReply(err); ok {
 				sl.raw = raw // the leader's own NOAUTH or WRONGPASS
@@ -93,7 +143,9 @@ func (c *conn) flushUpstream() {
 }
 
 // releaseUpstream hands the leader connection back to the pool once every
-// reply it owes this client has arrived.
+// reply it owes this client has arrived; one that may hold the client's
+// WATCHes or transaction is closed instead, so that no other client
+// inherits them.
 func (c *conn) releaseUpstream() {
 	if c.up == nil {
 		return
@@ -102,14 +154,53 @@ func (c *conn) releaseUpstream() {
 	if c.last != nil && c.lastClass == classForward {
 		c.last.wait()
 	}
-	c.srv.pool.put(c.up)
-	c.up = nil
+	if c.upTx {
+		c.up.close()
+	} else {
+		c.srv.pool.put(c.up)
+	}
+	c.up, c.upTx = nil, false
+}
+
+// replyTxLost answers what a follower cannot forward because the leader
+// connection that held the client's transaction or WATCHes was given up:
+// nothing of the transaction ran (the leader discarded it with the
+// connection), so retrying the whole transaction is safe.
+const replyTxLost = "TRYAGAIN the transaction's connection to the leader was lost; retry the transaction"
+
+// txAborted answers, without forwarding them, the commands of a
+// transaction whose WATCHes or MULTI were lost with a leader connection
+// (txLost): inside MULTI every command fails, EXEC aborts and DISCARD ends
+// it, and the leader connection that may hold what was queued since is
+// closed. Outside MULTI everything is forwarded as usual (the next EXEC
+// then fails). It reports whether it answered.
+func (c *conn) txAborted(cmd *command) bool {
+	if !c.txLost || !c.fwdTx {
+		return false
+	}
+	v := fsm.Err(replyTxLost)
+	switch {
+	case cmd != nil && cmd.rejectAborts: // EXEC
+		v = fsm.Err("EXECABORT Transaction discarded because of: " + replyTxLost)
+	case cmd != nil && cmd.endsTx: // DISCARD
+		v = fsm.OK
+	default: // queued in the lost transaction: it would not run
+		c.push(&slot{val: v})
+		return true
+	}
+	c.dropUpstream()
+	c.fwdTx, c.txDB, c.txLost = false, -1, false
+	s := &slot{val: v}
+	c.order(classLocal, s)
+	c.push(s)
+	return true
 }
 
 // upstream is one connection to the leader's client port.
 type upstream struct {
 	addr    string
 	proto   int
+	db      int        // the database the leader runs this connection's commands in
 	cred    credential // the client identity it authenticated as (no password kept)
 	term    uint64
 	nc      net.Conn
@@ -239,13 +330,13 @@ func newUpstreamPool(s *Server) *upstreamPool {
 	return &upstreamPool{srv: s, idle: map[string][]*upstream{}, active: map[*upstream]struct{}{}}
 }
 
-func poolKey(addr string, proto int, credKey string) string {
-	return fmt.Sprintf("%s/%d/%s", addr, proto, credKey)
+func poolKey(addr string, proto, db int, credKey string) string {
+	return fmt.Sprintf("%s/%d/%d/%s", addr, proto, db, credKey)
 }
 
-func (p *upstreamPool) get(addr string, proto int, cred credential) (*upstream, error) {
-	term := p.srv.node.Raft().CurrentTerm()
-	key := poolKey(addr, proto, cred.key)
+func (p *upstreamPool) get(addr string, proto, db int, cred credential) (*upstream, error) {
+	term := p.srv.node.Term()
+	key := poolKey(addr, proto, db, cred.key)
 	p.mu.Lock()
 	for len(p.idle[key]) > 0 {
 		list := p.idle[key]
@@ -258,14 +349,36 @@ func (p *upstreamPool) get(addr string, proto int, cred credential) (*upstream, 
 		u.close()
 	}
 	p.mu.Unlock()
-	return p.dial(addr, proto, term, cred)
+	return p.dial(addr, proto, db, term, cred)
 }
 
 // dial opens a relay connection: it authenticates as the client (so the
 // leader checks the client's password against its own users, and the
 // relay can do no more than the client could), then marks itself
-// forwarded. A relay connection never changes identity afterwards.
-func (p *upstreamPool) dial(addr string, proto int, term uint64, cred credential) (*upstream, error) {
+// forwarded, and selects the client's database. A relay connection never
+// changes identity afterwards; its database changes only inside a forwarded
+// transaction (route).
+func (p *upstreamPool) dial(addr string, proto, db int, term uint64, cred credential) (*upstream, error) {
+	bare := p.srv.node.RelayProof() == ""
+	u, err := p.dialOnce(addr, proto, db, term, cred)
+	if err != nil && bare && errors.Is(err, errRelayRefused) {
+		// The leader has moved to level 2 (and its relay secret) before this
+		// node applied that entry: wait for it, briefly, and prove membership.
+		deadline := time.Now().Add(2 * time.Second)
+		for !p.srv.node.KnowsRelaySecret() && time.Now().Before(deadline) {
+			time.Sleep(10 * time.Millisecond) // polling an applied index: no event to wait on
+		}
+		if p.srv.node.KnowsRelaySecret() {
+			return p.dialOnce(addr, proto, db, term, cred)
+		}
+	}
+	return u, err
+}
+
+// errRelayRefused: the leader did not accept the relay handshake.
+var errRelayRefused = errors.New("relay handshake refused")
+
+func (p *upstreamPool) dialOnce(addr string, proto, db int, term uint64, cred credential) (*upstream, error) {
 	nc, err := p.srv.dialLeader(addr)
 	if err != nil {
 		return nil, fmt.Errorf("%w %s: %v", errUpstreamDial, addr, err)
@@ -275,20 +388,31 @@ func (p *upstreamPool) dial(addr string, proto int, term uint64, cred credential
 	if cred.user != "" {
 		req = AppendCommand(req, [][]byte{[]byte("AUTH"), []byte(cred.user), []byte(cred.pass)})
 	}
-	req = AppendCommand(req, [][]byte{[]byte(forwardHello)})
+	hs := [][]byte{[]byte(relayCommand)}
+	if proof := p.srv.node.RelayProof(); proof != "" {
+		hs = append(hs, []byte(proof))
+	}
+	req = AppendCommand(req, hs)
 	if proto == 3 {
 		req = AppendCommand(req, [][]byte{[]byte("HELLO"), []byte("3")})
+	}
+	if db != 0 {
+		req = AppendCommand(req, [][]byte{[]byte("SELECT"), []byte(strconv.Itoa(db))})
 	}
 	_ = nc.SetDeadline(time.Now().Add(2 * time.Second))
 	if _, err := nc.Write(req); err != nil {
 		nc.Close()
 		return nil, fmt.Errorf("%w %s: %v", errUpstreamDial, addr, err)
 	}
-	for range boolInt(cred.user != "") + 1 + boolInt(proto == 3) {
+	for i := range boolInt(cred.user != "") + 1 + boolInt(proto == 3) + boolInt(db != 0) {
 		raw, err := rd.ReadReply()
 		if err == nil && authRefusal(raw) {
 			nc.Close()
 			return nil, &leaderRefusedError{addr: addr, reply: raw}
+		}
+		if err == nil && i == boolInt(cred.user != "") && len(raw) > 0 && raw[0] == '-' {
+			nc.Close()
+			return nil, fmt.Errorf("%w %s: %w: %q", errUpstreamDial, addr, errRelayRefused, raw)
 		}
 		if err != nil || (len(raw) > 0 && raw[0] == '-') {
 			nc.Close()
@@ -297,7 +421,7 @@ func (p *upstreamPool) dial(addr string, proto int, term uint64, cred credential
 	}
 	_ = nc.SetDeadline(time.Time{})
 	u := &upstream{
-		addr: addr, proto: proto, term: term, nc: nc, cred: credential{user: cred.user, key: cred.key},
+		addr: addr, proto: proto, db: db, term: term, nc: nc, cred: credential{user: cred.user, key: cred.key},
 		timeout: p.srv.cfg.ForwardTimeout,
 		w:       bufio.NewWriterSize(nc, 16<<10),
 		wake:    make(chan struct{}, 1),
@@ -326,7 +450,7 @@ func (p *upstreamPool) put(u *upstream) {
 		u.close()
 		return
 	}
-	key := poolKey(u.addr, u.proto, u.cred.key)
+	key := poolKey(u.addr, u.proto, u.db, u.cred.key)
 	p.mu.Lock()
 	if len(p.idle[key]) >= maxIdlePerLeader {
 		p.mu.Unlock()

@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/understudy/understudy/cmdtab"
 	"github.com/understudy/understudy/fsm"
 )
 
@@ -55,6 +56,11 @@ type limiter struct {
 	rejectedConns     atomic.Int64
 	outputDisconnects atomic.Int64
 	mem               memGauge
+	// The limits CONFIG SET changes at run time (config.go): maxclients,
+	// timeout (ns) and the pubsub output buffer limit.
+	maxClients atomic.Int64
+	idle       atomic.Int64
+	pubsub     atomic.Pointer[OutputLimit]
 }
 
 // admission says what a connection counts against.
@@ -91,15 +97,12 @@ func (s *Server) startLimits() {
 	if cl.MaxClients <= 0 {
 		cl.MaxClients = defaultMaxClients
 	}
-	s.lim.mem.limit = cl.MaxMemory
-	if cl.IdleTimeout > 0 {
-		s.wg.Add(1)
-		go s.runIdleSweeper(cl.IdleTimeout)
-	}
-	if cl.MaxMemory > 0 {
-		s.wg.Add(1)
-		go s.runMemGauge()
-	}
+	s.lim.maxClients.Store(int64(cl.MaxClients))
+	s.lim.idle.Store(int64(cl.IdleTimeout))
+	ps := cl.PubSub
+	s.lim.pubsub.Store(&ps)
+	s.wg.Add(1)
+	go s.runIdleSweeper()
 }
 
 // admit decides whether a new connection may be served. Below maxclients it
@@ -111,7 +114,7 @@ func (s *Server) startLimits() {
 // AUTH may come first); any other command is answered with the maxclients
 // error and the connection is closed. Beyond that the error is sent at once.
 func (s *Server) admit(c *conn) bool {
-	if s.lim.clients.Load() < int64(s.cfg.Clients.MaxClients) {
+	if s.lim.clients.Load() < s.lim.maxClients.Load() {
 		s.lim.clients.Add(1)
 		c.lim.admitted = admitClient
 		return true
@@ -159,17 +162,17 @@ func (c *conn) markForwarded() {
 // reports whether to run it. Anything but the relay handshake gets the
 // maxclients error, and the connection closes after it.
 func (c *conn) onProbation(argv [][]byte) bool {
-	switch lowerName(argv[0]) {
-	case "understudy.forwarded", "hello", "auth":
-		return true
+	if cmd := lookupCommand(argv[0]); cmd != nil && (cmd.Name == relayCommand || cmd.Has(cmdtab.NoAuth)) {
+		return true // the handshake, and what a relay sends before it (AUTH, HELLO)
 	}
 	c.srv.lim.rejectedConns.Add(1)
 	c.push(&slot{val: fsm.Err(replyMaxClients), quit: true})
 	return false
 }
 
-// clientInput is the connection as the request reader sees it when idle
-// clients are timed out: it records when the reader started waiting.
+// clientInput is the connection as the request reader sees it: it records
+// when the reader started waiting, for the idle timeout (which CONFIG SET
+// may switch on at any time).
 type clientInput struct{ c *conn }
 
 func (in clientInput) Read(p []byte) (int, error) {
@@ -183,10 +186,7 @@ func (in clientInput) Read(p []byte) (int, error) {
 
 // input is what the connection's Reader reads from.
 func (c *conn) input() interface{ Read([]byte) (int, error) } {
-	if c.srv.cfg.Clients.IdleTimeout > 0 {
-		return clientInput{c}
-	}
-	return c.nc
+	return clientInput{c}
 }
 
 // idleFor reports how long c has waited for a command, or 0 if it is not
@@ -194,7 +194,7 @@ func (c *conn) input() interface{ Read([]byte) (int, error) } {
 // here also clients still owed a reply (a forwarded BLPOP, a slow write).
 func (c *conn) idleFor(now int64) time.Duration {
 	l := &c.lim
-	if !l.reading.Load() || l.owed.Load() > 0 || c.forwarded.Load() || c.nSub.Load()+c.nPSub.Load() > 0 {
+	if !l.reading.Load() || l.owed.Load() > 0 || c.forwarded.Load() || c.subscribed() {
 		return 0
 	}
 	return time.Duration(now - l.readSince.Load())
@@ -202,15 +202,24 @@ func (c *conn) idleFor(now int64) time.Duration {
 
 // runIdleSweeper closes idle clients, checking about four times per timeout
 // (at least once a second), as Redis's clientsCron does.
-func (s *Server) runIdleSweeper(timeout time.Duration) {
+func (s *Server) runIdleSweeper() {
 	defer s.wg.Done()
-	t := time.NewTicker(min(max(timeout/4, 10*time.Millisecond), time.Second))
+	every := time.Second
+	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
 		select {
 		case <-s.shutdown:
 			return
 		case <-t.C:
+		}
+		timeout := time.Duration(s.lim.idle.Load())
+		if d := min(max(timeout/4, 10*time.Millisecond), time.Second); d != every {
+			every = d
+			t.Reset(every)
+		}
+		if timeout <= 0 {
+			continue
 		}
 		now := time.Now().UnixNano()
 		var idle []*conn

@@ -110,7 +110,7 @@ func pushSize(v fsm.Value) int64 {
 // reservePush accounts for a message about to be queued for c; it reports
 // false, having disconnected c, if that breaks the pub/sub output limit.
 func (c *conn) reservePush(v fsm.Value) bool {
-	lim := c.srv.cfg.Clients.PubSub
+	lim := *c.srv.lim.pubsub.Load()
 	l := &c.lim
 	held := l.pushBytes.Add(pushSize(v))
 	if lim.Hard > 0 && held > lim.Hard {
@@ -136,7 +136,7 @@ func (c *conn) reservePush(v fsm.Value) bool {
 
 // pushWritten releases what a written message held.
 func (c *conn) pushWritten(v fsm.Value) {
-	if c.lim.pushBytes.Add(-pushSize(v)) <= c.srv.cfg.Clients.PubSub.Soft {
+	if c.lim.pushBytes.Add(-pushSize(v)) <= c.srv.lim.pubsub.Load().Soft {
 		c.lim.overSoft.Store(0)
 	}
 }

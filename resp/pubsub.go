@@ -5,6 +5,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/understudy/understudy/cmdtab"
 	"github.com/understudy/understudy/fsm"
 )
 
@@ -14,6 +15,13 @@ import (
 // message to its own subscribers (deliver), so a subscriber on any node
 // receives everything, in log order. Every node also publishes Sentinel's
 // +switch-master on itself when leadership moves.
+//
+// Shard channels (SSUBSCRIBE, SUNSUBSCRIBE, SPUBLISH, PUBSUB SHARDCHANNELS
+// and SHARDNUMSUB) are a namespace of their own, as in Redis 7.0: the
+// cluster is one shard, so every node delivers every SPUBLISH committed
+// through the log to its own shard subscribers, with "smessage"; patterns
+// never match them. A connection's SUBSCRIBE replies count its channels and
+// patterns, SSUBSCRIBE's its shard channels.
 
 // maxPendingPushes bounds the messages queued for one subscriber; a
 // subscriber that falls that far behind is disconnected, like Redis's
@@ -24,10 +32,12 @@ type hub struct {
 	mu       sync.RWMutex
 	channels map[string]map[*conn]struct{}
 	patterns map[string]map[*conn]struct{}
+	shards   map[string]map[*conn]struct{} // shard channels
 }
 
 func newHub() *hub {
-	return &hub{channels: map[string]map[*conn]struct{}{}, patterns: map[string]map[*conn]struct{}{}}
+	return &hub{channels: map[string]map[*conn]struct{}{}, patterns: map[string]map[*conn]struct{}{},
+		shards: map[string]map[*conn]struct{}{}}
 }
 
 func (h *hub) add(m map[string]map[*conn]struct{}, name string, c *conn) bool {
@@ -77,11 +87,25 @@ func (h *hub) publish(channel, msg []byte) int64 {
 	return n
 }
 
-func (h *hub) channelList(pattern []byte) []string {
+// spublish delivers to shard channel subscribers; it returns how many got it.
+func (h *hub) spublish(channel, msg []byte) int64 {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	var n int64
+	for c := range h.shards[string(channel)] {
+		c.pushAsync(fsm.Value{Kind: fsm.KindPush, Arr: []fsm.Value{fsm.BulkString("smessage"), fsm.Bulk(channel), fsm.Bulk(msg)}})
+		n++
+	}
+	return n
+}
+
+// channelList lists the channels of m (channels or shards) with a
+// subscriber that match pattern (nil: all), sorted.
+func (h *hub) channelList(m map[string]map[*conn]struct{}, pattern []byte) []string {
 	h.mu.RLock()
 	defer h.mu.RUnlock()
 	var out []string
-	for ch := range h.channels {
+	for ch := range m {
 		if pattern == nil || matchGlob(string(pattern), []byte(ch)) {
 			out = append(out, ch)
 		}
@@ -90,10 +114,25 @@ func (h *hub) channelList(pattern []byte) []string {
 	return out
 }
 
-func (h *hub) numSub(ch string) int {
+func (h *hub) numSub(m map[string]map[*conn]struct{}, ch string) int {
 	h.mu.RLock()
 	defer h.mu.RUnlock()
-	return len(h.channels[ch])
+	return len(m[ch])
+}
+
+// numShardChannels counts the shard channels with a subscriber (INFO
+// pubsubshard_channels).
+func (h *hub) numShardChannels() int {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	return len(h.shards)
+}
+
+// numChannels counts the channels with a subscriber (INFO pubsub_channels).
+func (h *hub) numChannels() int {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	return len(h.channels)
 }
 
 func (h *hub) numPat() int {
@@ -106,9 +145,14 @@ func (h *hub) numPat() int {
 type subState struct {
 	channels map[string]struct{}
 	patterns map[string]struct{}
+	shards   map[string]struct{}
 }
 
+// count is what SUBSCRIBE and friends report: channels and patterns.
 func (s *subState) count() int { return len(s.channels) + len(s.patterns) }
+
+// any: subscribed to anything, shard channels included (subscribe mode).
+func (s *subState) any() bool { return s.count()+len(s.shards) > 0 }
 
 // pushAsync queues an out-of-band message for the writer; a subscriber too
 // slow to keep up is disconnected rather than allowed to grow memory.
@@ -137,9 +181,14 @@ func subReply(kind, name string, count int) fsm.Value {
 	return fsm.Value{Kind: fsm.KindPush, Arr: []fsm.Value{fsm.BulkString(kind), fsm.BulkString(name), fsm.Int(int64(count))}}
 }
 
-// subscribeCmd handles SUBSCRIBE, PSUBSCRIBE, UNSUBSCRIBE and PUNSUBSCRIBE.
+// subscribeCmd handles SUBSCRIBE, PSUBSCRIBE, SSUBSCRIBE and their UNSUBSCRIBEs.
 func (c *conn) subscribeCmd(name string, argv [][]byte) {
-	for _, v := range c.subscribeValues(name, argv) {
+	vals := c.subscribeValues(name, argv)
+	// The writer may send these before dispatch returns (where mirror runs
+	// for every command): a client that has read its confirmation must
+	// find the subscription in CLIENT LIST.
+	c.mirror()
+	for _, v := range vals {
 		c.push(&slot{val: v})
 	}
 }
@@ -150,27 +199,37 @@ func (c *conn) subscribeValues(name string, argv [][]byte) []fsm.Value {
 	var out []fsm.Value
 	h := c.srv.hub
 	if c.subs.channels == nil {
-		c.subs = subState{channels: map[string]struct{}{}, patterns: map[string]struct{}{}}
+		c.subs = subState{channels: map[string]struct{}{}, patterns: map[string]struct{}{}, shards: map[string]struct{}{}}
+	}
+	count := c.subs.count
+	if name == "ssubscribe" || name == "sunsubscribe" {
+		count = func() int { return len(c.subs.shards) }
 	}
 	switch name {
-	case "subscribe", "psubscribe":
+	case "subscribe", "psubscribe", "ssubscribe":
 		if len(argv) < 2 {
 			return []fsm.Value{fsm.ErrArity(name)}
 		}
 		m, mine := h.channels, c.subs.channels
-		if name == "psubscribe" {
+		switch name {
+		case "psubscribe":
 			m, mine = h.patterns, c.subs.patterns
+		case "ssubscribe":
+			m, mine = h.shards, c.subs.shards
 		}
 		for _, a := range argv[1:] {
 			ch := string(a)
 			mine[ch] = struct{}{}
 			h.add(m, ch, c)
-			out = append(out, subReply(name, ch, c.subs.count()))
+			out = append(out, subReply(name, ch, count()))
 		}
-	case "unsubscribe", "punsubscribe":
+	case "unsubscribe", "punsubscribe", "sunsubscribe":
 		m, mine := h.channels, c.subs.channels
-		if name == "punsubscribe" {
+		switch name {
+		case "punsubscribe":
 			m, mine = h.patterns, c.subs.patterns
+		case "sunsubscribe":
+			m, mine = h.shards, c.subs.shards
 		}
 		names := make([]string, 0, len(argv))
 		for _, a := range argv[1:] {
@@ -183,15 +242,25 @@ func (c *conn) subscribeValues(name string, argv [][]byte) []fsm.Value {
 			sort.Strings(names)
 		}
 		if len(names) == 0 {
-			return []fsm.Value{{Kind: fsm.KindPush, Arr: []fsm.Value{fsm.BulkString(name), fsm.Null, fsm.Int(int64(c.subs.count()))}}}
+			return []fsm.Value{{Kind: fsm.KindPush, Arr: []fsm.Value{fsm.BulkString(name), fsm.Null, fsm.Int(int64(count()))}}}
 		}
 		for _, ch := range names {
 			delete(mine, ch)
 			h.remove(m, ch, c)
-			out = append(out, subReply(name, ch, c.subs.count()))
+			out = append(out, subReply(name, ch, count()))
 		}
 	}
 	return out
+}
+
+// txSubscribeValues is subscribeValues inside MULTI, where Redis 7.0
+// refuses SSUBSCRIBE (a transaction denies blocking, and SSUBSCRIBE checks
+// that where SUBSCRIBE does not).
+func (c *conn) txSubscribeValues(name string, argv [][]byte) []fsm.Value {
+	if name == "ssubscribe" {
+		return []fsm.Value{fsm.Err("ERR SSUBSCRIBE isn't allowed for a DENY BLOCKING client")}
+	}
+	return c.subscribeValues(name, argv)
 }
 
 // unsubscribeAll runs when the connection closes.
@@ -202,19 +271,18 @@ func (c *conn) unsubscribeAll() {
 	for p := range c.subs.patterns {
 		c.srv.hub.remove(c.srv.hub.patterns, p, c)
 	}
+	for ch := range c.subs.shards {
+		c.srv.hub.remove(c.srv.hub.shards, ch, c)
+	}
 }
+
+// subscribed reports, from any goroutine, whether the connection has a
+// subscription of any kind (Redis's CLIENT_PUBSUB flag).
+func (c *conn) subscribed() bool { return c.nSub.Load()+c.nPSub.Load()+c.nSSub.Load() > 0 }
 
 // inSubscribeMode: a RESP2 connection with subscriptions may only manage
 // them, PING and QUIT, as in Redis.
-func (c *conn) inSubscribeMode() bool { return c.subs.count() > 0 && c.proto.Load() == 2 }
-
-func allowedInSubscribe(name string) bool {
-	switch name {
-	case "subscribe", "psubscribe", "unsubscribe", "punsubscribe", "ping", "quit", "reset":
-		return true
-	}
-	return false
-}
+func (c *conn) inSubscribeMode() bool { return c.subs.any() && c.proto.Load() == 2 }
 
 // pingInSubscribe answers PING as Redis does in RESP2 subscribe mode.
 func pingInSubscribe(argv [][]byte) fsm.Value {
@@ -229,14 +297,26 @@ func pingInSubscribe(argv [][]byte) fsm.Value {
 // committed through the log to its own subscribers.
 func (h *hub) deliver(msgs []fsm.Message) {
 	for _, m := range msgs {
+		if m.Shard {
+			h.spublish([]byte(m.Channel), []byte(m.Payload))
+			continue
+		}
 		h.publish([]byte(m.Channel), []byte(m.Payload))
 	}
 }
 
-// receivers counts this node's subscribers for channel, patterns included.
-func (h *hub) receivers(channel string) int64 {
+// shardPublish tells SPUBLISH from PUBLISH by Redis's facts: its channel
+// has a key specification (not_key, there for the channel's slot).
+func shardPublish(s *cmdtab.Spec) bool { return len(s.KeySpecs) > 0 }
+
+// receivers counts this node's subscribers for what the publishing command
+// (PUBLISH or SPUBLISH) sent to channel, patterns included for PUBLISH.
+func (h *hub) receivers(s *cmdtab.Spec, channel string) int64 {
 	h.mu.RLock()
 	defer h.mu.RUnlock()
+	if shardPublish(s) {
+		return int64(len(h.shards[channel]))
+	}
 	n := int64(len(h.channels[channel]))
 	for pat, set := range h.patterns {
 		if matchGlob(pat, []byte(channel)) {
@@ -252,23 +332,31 @@ func (c *conn) pubsubCmd(argv [][]byte) fsm.Value {
 	}
 	h := c.srv.hub
 	switch strings.ToLower(string(argv[1])) {
-	case "channels":
+	case "channels", "shardchannels":
 		var pat []byte
 		if len(argv) > 2 {
 			pat = argv[2]
 		}
 		var out []fsm.Value
-		for _, ch := range h.channelList(pat) {
+		m := h.channels
+		if strings.EqualFold(string(argv[1]), "shardchannels") {
+			m = h.shards
+		}
+		for _, ch := range h.channelList(m, pat) {
 			out = append(out, fsm.BulkString(ch))
 		}
 		if out == nil {
 			out = []fsm.Value{}
 		}
 		return fsm.Array(out)
-	case "numsub":
+	case "numsub", "shardnumsub":
+		m := h.channels
+		if strings.EqualFold(string(argv[1]), "shardnumsub") {
+			m = h.shards
+		}
 		out := make([]fsm.Value, 0, 2*(len(argv)-2))
 		for _, ch := range argv[2:] {
-			out = append(out, fsm.Bulk(ch), fsm.Int(int64(h.numSub(string(ch)))))
+			out = append(out, fsm.Bulk(ch), fsm.Int(int64(h.numSub(m, string(ch)))))
 		}
 		return fsm.Array(out)
 	case "numpat":

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"math"
 	"slices"
@@ -15,6 +16,11 @@ type Limits struct {
 	MaxBulkLen   int64 // proto-max-bulk-len, default 512 MiB
 	MaxArgs      int64 // arguments per multibulk request, default 1024*1024
 	MaxInlineLen int   // inline request / count line length, default 64 KiB (PROTO_INLINE_MAX_SIZE)
+	// MaxRequest bounds the bytes of all arguments of one request (0: no
+	// bound): the node's max-entry-bytes, since a write must fit one log
+	// entry. A larger request is read through without being kept, then
+	// refused, so a client sending 100 MB costs no 100 MB buffers.
+	MaxRequest int64
 }
 
 // ProtocolError is a malformed or oversized request. The server writes
@@ -129,6 +135,7 @@ func (r *Reader) readMultibulk() error {
 	if err := r.skip(1); err != nil {
 		return err
 	}
+	var total int64
 	for ; n > 0; n-- {
 		line, err := r.readLine('\r', r.lim.MaxInlineLen, "too big bulk count string")
 		if err != nil {
@@ -148,6 +155,10 @@ func (r *Reader) readMultibulk() error {
 		if err := r.skip(1); err != nil {
 			return err
 		}
+		// What one argument adds to a log entry: its bytes and a length.
+		if total += size + 10; r.lim.MaxRequest > 0 && total > r.lim.MaxRequest {
+			return r.refuse(size, n-1)
+		}
 		if r.buf, err = r.readN(r.buf, size); err != nil {
 			return err
 		}
@@ -157,6 +168,39 @@ func (r *Reader) readMultibulk() error {
 		r.ends = append(r.ends, len(r.buf))
 	}
 	return nil
+}
+
+// refuse reads through the rest of a request over MaxRequest without
+// keeping it (the current argument's size bytes and CRLF, then rest more
+// arguments) so that the stream stays framed, then returns the refusal.
+func (r *Reader) refuse(size, rest int64) error {
+	skipped := size
+	for {
+		if _, err := r.br.Discard(int(size + 2)); err != nil {
+			return unexpected(err)
+		}
+		if rest == 0 {
+			break
+		}
+		rest--
+		line, err := r.readLine('\r', r.lim.MaxInlineLen, "too big bulk count string")
+		if err != nil {
+			return err
+		}
+		var ok bool
+		if len(line) == 0 || line[0] != '$' {
+			return protoErr("expected '$'")
+		}
+		if size, ok = parseInt(line[1:]); !ok || size < 0 || size > r.lim.MaxBulkLen {
+			return protoErr("invalid bulk length")
+		}
+		if err := r.skip(1); err != nil {
+			return err
+		}
+		skipped += size
+	}
+	return protoErr(fmt.Sprintf("request of %d bytes, over max-entry-bytes (%d): a write must fit one log entry",
+		int64(len(r.buf))+skipped, r.lim.MaxRequest))
 }
 
 func (r *Reader) readInline() error {

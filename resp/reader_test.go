@@ -347,3 +347,46 @@ func BenchmarkReadCommandInline(b *testing.B) {
 		}
 	}
 }
+
+// A request whose arguments exceed MaxRequest is refused once the running
+// total passes it: the rest is read through without being kept (so the
+// reader's buffer stays near the limit, not the request), and the stream
+// stays framed for whoever reads on.
+func TestReadCommandOverMaxRequestIsReadThroughAndRefused(t *testing.T) {
+	const limit = 64 << 10
+	var in bytes.Buffer
+	big := strings.Repeat("v", 20<<10)
+	args := []string{"MSET"}
+	for i := range 40 { // 800 KiB in all
+		args = append(args, "k"+string(rune('a'+i%26)), big)
+	}
+	in.Write(AppendCommand(nil, toArgv(args...)))
+	in.Write(AppendCommand(nil, toArgv("SET", "small", "ok")))
+	r := NewReader(&in, Limits{MaxRequest: limit})
+	_, err := r.ReadCommand()
+	var pe *ProtocolError
+	if !errors.As(err, &pe) || !strings.Contains(pe.Error(), "max-entry-bytes") {
+		t.Fatalf("err = %v, want a protocol error naming max-entry-bytes", err)
+	}
+	if cap(r.buf) > 2*limit {
+		t.Fatalf("the reader kept %d bytes of a refused request (limit %d)", cap(r.buf), limit)
+	}
+	argv, err := r.ReadCommand()
+	if err != nil || len(argv) != 3 || string(argv[1]) != "small" {
+		t.Fatalf("next command after the refused one: %q, %v", argv, err)
+	}
+	// Exactly at the limit is accepted.
+	in.Reset()
+	in.Write(AppendCommand(nil, toArgv("SET", "k", strings.Repeat("x", limit-3*10-len("SET")-len("k")))))
+	if argv, err := NewReader(&in, Limits{MaxRequest: limit}).ReadCommand(); err != nil || len(argv) != 3 {
+		t.Fatalf("a request at the limit: %v", err)
+	}
+}
+
+func toArgv(s ...string) [][]byte {
+	out := make([][]byte, len(s))
+	for i, a := range s {
+		out[i] = []byte(a)
+	}
+	return out
+}

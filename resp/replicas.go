@@ -2,8 +2,6 @@ package resp
 
 import (
 	"time"
-
-	"github.com/hashicorp/raft"
 )
 
 // How this node describes the cluster's members to clients (ROLE, INFO
@@ -53,7 +51,7 @@ func (s *Server) linkUp() bool {
 	if _, ok := s.node.Leader(); !ok {
 		return false
 	}
-	lc := s.node.Raft().LastContact()
+	lc := s.node.LastContact()
 	return !lc.IsZero() && time.Since(lc) <= s.downAfter()
 }
 
@@ -66,7 +64,7 @@ func (s *Server) memberViews() []memberView {
 		return nil
 	}
 	now := time.Now()
-	leads := s.node.Raft().State() == raft.Leader
+	leads := s.node.IsLeader()
 	selfUp := leads || s.linkUp()
 	var out []memberView
 	for _, m := range ms {
@@ -77,7 +75,7 @@ func (s *Server) memberViews() []memberView {
 		v := memberView{id: m.ID, host: h, port: p, leader: m.Leader, self: m.ID == s.node.ID()}
 		switch {
 		case v.self:
-			v.up, v.offset, v.lastAnswer = selfUp, s.node.Raft().AppliedIndex(), now
+			v.up, v.offset, v.lastAnswer = selfUp, s.node.AppliedIndex(), now
 			if selfUp {
 				v.lastOK = now
 			}
@@ -86,7 +84,7 @@ func (s *Server) memberViews() []memberView {
 			pr := s.cfg.Peers.Peer(m.ID)
 			v.up, v.offset, v.lastAnswer, v.lastOK = selfUp, pr.AppliedIndex, pr.LastAnswer, pr.LastHealthy
 			if selfUp {
-				v.lastOK = s.node.Raft().LastContact()
+				v.lastOK = s.node.LastContact()
 			}
 		default:
 			pr := s.cfg.Peers.Peer(m.ID)

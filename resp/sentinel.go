@@ -48,7 +48,7 @@ func (s *Server) masterInfo() (fsm.Value, bool) {
 			others++
 		}
 	}
-	ping := strconv.FormatInt(sinceMs(s.node.Raft().LastContact()), 10)
+	ping := strconv.FormatInt(sinceMs(s.node.LastContact()), 10)
 	if s.node.IsLeader() {
 		ping = "0"
 	}
@@ -58,7 +58,7 @@ func (s *Server) masterInfo() (fsm.Value, bool) {
 		"last-ping-sent", "0", "last-ok-ping-reply", ping, "last-ping-reply", ping,
 		"down-after-milliseconds", strconv.FormatInt(s.downAfter().Milliseconds(), 10),
 		"info-refresh", "0", "role-reported", "master", "role-reported-time", "0",
-		"config-epoch", strconv.FormatUint(s.node.Raft().CurrentTerm(), 10),
+		"config-epoch", strconv.FormatUint(s.node.Term(), 10),
 		"num-slaves", strconv.Itoa(reps), "num-other-sentinels", strconv.Itoa(others),
 		"quorum", strconv.Itoa(others/2+1), "failover-timeout", "1000", "parallel-syncs", "1",
 	), true

@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"sync"
@@ -15,8 +16,6 @@ import (
 	"time"
 
 	"github.com/understudy/understudy/fsm"
-	"github.com/understudy/understudy/node"
-	"github.com/understudy/understudy/rpc"
 	"github.com/understudy/understudy/tlsconf"
 )
 
@@ -32,7 +31,10 @@ const (
 
 // Config configures the RESP server.
 type Config struct {
-	Addr         string // listen address
+	Addr string // listen address
+	// OnShutdown stops the node gracefully when a client sends SHUTDOWN
+	// (called once, on a goroutine of its own); nil refuses SHUTDOWN.
+	OnShutdown   func()
 	FollowerMode FollowerMode
 	Limits       Limits
 	// ForwardTimeout bounds the wait for the leader's reply to a forwarded command.
@@ -61,13 +63,18 @@ type Config struct {
 
 	// Peers, if set, is what this node knows of the other members' health
 	// and progress (ROLE, INFO replication, SENTINEL, CLUSTER, WAIT; replicas.go).
-	Peers *rpc.Peers
+	Peers Peers
+
+	// Listener, if set, is the bound client listener, so its real address
+	// can be given to the node before the server is built; otherwise
+	// NewServer listens on Addr.
+	Listener net.Listener
 }
 
 // Server is the client-facing RESP listener of one node.
 type Server struct {
 	cfg   Config
-	node  *node.Node
+	node  Node
 	log   *slog.Logger
 	ln    net.Listener
 	pool  *upstreamPool
@@ -79,15 +86,30 @@ type Server struct {
 	draining bool // Drain has begun: accept no more clients
 	wg       sync.WaitGroup
 
-	hub      *hub
-	blockers *blockers
-	nextID   atomic.Int64
-	stats    stats
-	cmdstats *cmdStats
-	slowlog  *slowlog
-	shutdown chan struct{}
-	shutOnce sync.Once // closes shutdown (Drain or Close)
-	lim      limiter   // client limits (limits.go)
+	hub             *hub
+	blockers        *blockers
+	tracking        *tracker     // client-side caching (tracking.go)
+	scripts         scriptRuns   // scripts running on this node (scripts.go)
+	applied         appliedWatch // the index this node has applied (readonly.go)
+	pause           pauser       // CLIENT PAUSE (client_pause.go)
+	nextID          atomic.Int64
+	stats           stats
+	cmdstats        *cmdStats
+	slowlog         *slowlog
+	shutdown        chan struct{}
+	shutOnce        sync.Once      // closes shutdown (Drain or Close)
+	lim             limiter        // client limits (limits.go)
+	saver           saver          // SAVE, BGSAVE, LASTSAVE (persist.go)
+	latency         latencyMonitor // LATENCY (latency.go)
+	monitors        monitors       // MONITOR connections (monitor.go)
+	acllog          aclLog         // ACL LOG (acllog.go)
+	latencyTracking atomic.Bool    // latency-tracking: per-command histograms (cmdstats.go)
+	// shutdownAsked: a client's SHUTDOWN called Config.OnShutdown (shutdown.go).
+	shutdownAsked sync.Once
+	conf          nodeConf // node-local CONFIG values (config.go)
+	// evictedBase is evicted_keys at the last CONFIG RESETSTAT.
+	evictedBase atomic.Int64
+	expiredBase atomic.Int64
 }
 
 type stats struct {
@@ -102,8 +124,12 @@ type stats struct {
 	writesServed atomic.Int64
 }
 
-// NewServer listens on cfg.Addr. Serve must be called to accept clients.
-func NewServer(cfg Config, n *node.Node) (*Server, error) {
+// NewServer builds the client server of node n, listening on cfg.Listener
+// or cfg.Addr. Serve must be called to accept clients.
+func NewServer(cfg Config, n Node) (*Server, error) {
+	if n == nil {
+		return nil, errors.New("resp: no node")
+	}
 	if cfg.FollowerMode == "" {
 		cfg.FollowerMode = FollowerForward
 	}
@@ -122,12 +148,18 @@ func NewServer(cfg Config, n *node.Node) (*Server, error) {
 	if cfg.SentinelName == "" {
 		cfg.SentinelName = "understudy"
 	}
+	if cfg.Peers == nil {
+		cfg.Peers = noPeers{}
+	}
 	if cfg.Users == nil {
 		cfg.Users = defaultUsers()
 	}
-	ln, err := net.Listen("tcp", cfg.Addr)
-	if err != nil {
-		return nil, fmt.Errorf("listen client %s: %w", cfg.Addr, err)
+	ln := cfg.Listener
+	if ln == nil {
+		var err error
+		if ln, err = net.Listen("tcp", cfg.Addr); err != nil {
+			return nil, fmt.Errorf("listen client %s: %w", cfg.Addr, err)
+		}
 	}
 	if cfg.TLS != nil {
 		// Handshakes run in each connection's goroutine, and closing a
@@ -148,17 +180,38 @@ func NewServer(cfg Config, n *node.Node) (*Server, error) {
 		slowlog:  newSlowlog(cfg.SlowlogLogSlowerThan, cfg.SlowlogMaxLen),
 	}
 	s.pool = newUpstreamPool(s)
+	s.tracking = newTracker(s)
 	s.startLimits()
+	s.latencyTracking.Store(true) // Redis's default
+	s.initConfig()
+	s.attach(n)
 	return s, nil
 }
 
-// SetNode attaches the node; it must be called before Serve. (The listener
-// exists first so the node can record the real client address.)
-func (s *Server) SetNode(n *node.Node) {
-	s.node = n
-	n.FSM().SetApplyHook(s.blockers.wake)
+// attach registers the server's hooks on the node's state machine and
+// starts what follows the node (leader changes, the memory gauge).
+func (s *Server) attach(n Node) {
+	n.FSM().SetApplyHook(func(index uint64, keys []fsm.DBKey) {
+		s.blockers.wake(index, keys)
+		s.tracking.invalidate(keys)
+		s.applied.advance(index)
+	})
 	n.FSM().SetPublishHook(s.hub.deliver)
+	n.FSM().SetScriptHooks(fsm.ScriptHooks{Log: s.cfg.Logger, Start: s.scripts.started})
 	go s.watchLeader()
+	s.wg.Add(1)
+	go s.runMemGauge() // maxmemory reads the node's state (memory.go)
+}
+
+// connsByID is every open connection by client id.
+func (s *Server) connsByID() map[int64]*conn {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	m := make(map[int64]*conn, len(s.conns))
+	for c := range s.conns {
+		m[c.id] = c
+	}
+	return m
 }
 
 // Addr returns the address the server listens on.
@@ -201,6 +254,7 @@ func (s *Server) Serve() error {
 		go func() {
 			defer s.wg.Done()
 			c.serve()
+			s.tracking.forget(c)
 			s.releaseConn(c)
 			s.mu.Lock()
 			delete(s.conns, c)
@@ -226,6 +280,7 @@ func (s *Server) Close() error {
 		c.nc.Close()
 	}
 	s.mu.Unlock()
+	s.scripts.killAll() // a read-only script would hold its connection open
 	s.wg.Wait()
 	s.pool.closeAll()
 	return err
@@ -275,8 +330,13 @@ func (s *Server) Drain(ctx context.Context) error {
 }
 
 // leaveGrace bounds how long a connection told to leave may take to write
-// the replies it owes and its farewell before it is closed under them.
-const leaveGrace = 5 * time.Second
+// the replies it owes and its farewell before it is closed under them (a
+// command the old leader proposed answers once Raft settles it; under load
+// that took over 5 s, and cutting it cost the client its farewell). A
+// command read in the moment between losing leadership and being told to
+// leave is refused, not forwarded (route). Only a connection truly stuck
+// waits this long.
+const leaveGrace = 15 * time.Second
 
 // CloseClients closes every client connection when leadership moves, so
 // clients reconnect and find the new leader at once, as a demoted Redis
@@ -322,6 +382,20 @@ func (s *Server) farewell() fsm.Value {
 func (c *conn) leave(farewell fsm.Value) {
 	c.leaving.Store(&farewell)
 	_ = c.nc.SetReadDeadline(time.Now())
+}
+
+// lingerClose closes a connection told to leave without losing its
+// farewell: a client still pipelining has requests in flight, and closing a
+// socket with unread input sends a reset, on which the client's kernel may
+// drop the replies it has not read yet (the farewell among them). So the
+// write side is shut first (the client reads every reply, then EOF) and the
+// input is discarded until the client closes too, or for at most d.
+func lingerClose(nc net.Conn, d time.Duration) {
+	if cw, ok := nc.(interface{ CloseWrite() error }); ok && cw.CloseWrite() == nil {
+		_ = nc.SetReadDeadline(time.Now().Add(d))
+		_, _ = io.Copy(io.Discard, nc)
+	}
+	nc.Close()
 }
 
 func (s *Server) numConns() int {

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/understudy/understudy/fsm"
@@ -33,11 +34,11 @@ type slowEntry struct {
 	name string
 }
 
-// slowlog is one server's slow log. The settings are fixed at start-up
-// (no CONFIG SET), so only the entries need the lock.
+// slowlog is one server's slow log. Its settings change with CONFIG SET
+// (atomics, read on every command); the entries need the lock.
 type slowlog struct {
-	slowerThan time.Duration // negative: disabled
-	maxLen     int
+	slowerThan atomic.Int64 // a time.Duration; negative: disabled
+	maxLen     atomic.Int64
 
 	mu      sync.Mutex
 	nextID  int64
@@ -45,20 +46,33 @@ type slowlog struct {
 }
 
 func newSlowlog(slowerThanMicros int64, maxLen int) *slowlog {
+	l := &slowlog{}
+	l.set(slowerThanMicros, int64(maxLen))
+	return l
+}
+
+// set applies slowlog-log-slower-than (µs) and slowlog-max-len.
+func (l *slowlog) set(slowerThanMicros, maxLen int64) {
 	d := time.Duration(slowerThanMicros) * time.Microsecond
 	if slowerThanMicros < 0 {
 		d = -1
 	}
-	return &slowlog{slowerThan: d, maxLen: max(maxLen, 0)}
+	l.slowerThan.Store(int64(d))
+	l.maxLen.Store(max(maxLen, 0))
+	l.mu.Lock()
+	if n := int(l.maxLen.Load()); len(l.entries) > n {
+		l.entries = append(l.entries[:0], l.entries[len(l.entries)-n:]...)
+	}
+	l.mu.Unlock()
 }
 
 // enabled reports whether commands need their arguments kept for the log.
-func (l *slowlog) enabled() bool { return l.slowerThan >= 0 && l.maxLen > 0 }
+func (l *slowlog) enabled() bool { return l.slowerThan.Load() >= 0 && l.maxLen.Load() > 0 }
 
 // maybeAdd records a command that took d, if that is slow enough; args
 // were packed by packArgs at dispatch.
 func (l *slowlog) maybeAdd(c *conn, args []byte, d time.Duration) {
-	if !l.enabled() || d < l.slowerThan {
+	if !l.enabled() || d < time.Duration(l.slowerThan.Load()) {
 		return
 	}
 	e := slowEntry{at: time.Now(), dur: d, argv: unpackArgs(args), addr: c.nc.RemoteAddr().String()}
@@ -69,8 +83,8 @@ func (l *slowlog) maybeAdd(c *conn, args []byte, d time.Duration) {
 	defer l.mu.Unlock()
 	e.id = l.nextID
 	l.nextID++
-	if len(l.entries) >= l.maxLen {
-		n := copy(l.entries, l.entries[len(l.entries)-l.maxLen+1:])
+	if maxLen := int(l.maxLen.Load()); maxLen > 0 && len(l.entries) >= maxLen {
+		n := copy(l.entries, l.entries[len(l.entries)-maxLen+1:])
 		l.entries = l.entries[:n]
 	}
 	l.entries = append(l.entries, e)
@@ -185,7 +199,7 @@ func cmdSlowlog(c *conn, argv [][]byte) fsm.Value {
 			if n < -1 {
 				return fsm.Err("ERR count should be greater than or equal to -1")
 			}
-			count = int(min(n, int64(l.maxLen)+1))
+			count = int(min(n, l.maxLen.Load()+1))
 		}
 		entries := l.newest(count)
 		out := make([]fsm.Value, len(entries))

@@ -3,6 +3,7 @@ package resp
 import (
 	"strconv"
 
+	"github.com/understudy/understudy/cmdtab"
 	"github.com/understudy/understudy/fsm"
 )
 
@@ -24,33 +25,13 @@ type txState struct {
 	// closeAfterExec: a queued CLIENT KILL killed this connection, which
 	// ends once EXEC's reply is written.
 	closeAfterExec bool
+	// db is the database queued commands run in: the connection's at
+	// MULTI, then as queued SELECTs leave it. It becomes the connection's
+	// only if EXEC runs the transaction, as in Redis.
+	db int
 }
 
 func (t *txState) reset() { *t = txState{} }
-
-// isTxControl reports whether name is one of the commands that manage a
-// transaction rather than being queued by it.
-func isTxControl(name string) bool {
-	switch name {
-	case "multi", "exec", "discard", "watch", "unwatch":
-		return true
-	}
-	return false
-}
-
-func lowerName(b []byte) string {
-	var buf [32]byte
-	if len(b) > len(buf) {
-		return ""
-	}
-	for i, ch := range b {
-		if 'A' <= ch && ch <= 'Z' {
-			ch += 'a' - 'A'
-		}
-		buf[i] = ch
-	}
-	return string(buf[:len(b)])
-}
 
 // txControl runs MULTI, EXEC, DISCARD, WATCH or UNWATCH on the leader.
 func (c *conn) txControl(name string, argv [][]byte) {
@@ -71,6 +52,7 @@ func (c *conn) txControl(name string, argv [][]byte) {
 			c.push(&slot{val: fsm.Err("ERR MULTI calls can not be nested")})
 		default:
 			t.active = true
+			t.db = c.db
 			reply(fsm.OK)
 		}
 	case "discard":
@@ -89,7 +71,11 @@ func (c *conn) txControl(name string, argv [][]byte) {
 			return
 		}
 		if t.active {
-			c.queue(name, argv)
+			// Queued, as in Redis; at EXEC it runs after the watched keys
+			// were checked, so it changes nothing: its reply is OK.
+			v := fsm.OK
+			t.items = append(t.items, txItem{local: &v})
+			c.push(&slot{val: fsm.Queued})
 			return
 		}
 		t.watches = nil
@@ -113,6 +99,11 @@ func (c *conn) txControl(name string, argv [][]byte) {
 			c.push(&slot{val: fsm.Err("EXECABORT Transaction discarded because of: wrong number of arguments for 'exec' command")})
 		case !t.active:
 			reply(fsm.Err("ERR EXEC without MULTI"))
+		case c.txLost:
+			// WATCHes taken through a relay before this node led (forward.go).
+			t.reset()
+			c.txLost = false
+			c.push(&slot{val: fsm.Err("EXECABORT Transaction discarded because of: " + replyTxLost)})
 		case t.dirty:
 			t.reset()
 			reply(fsm.Err("EXECABORT Transaction discarded because of previous errors."))
@@ -131,7 +122,7 @@ func (c *conn) watch(keys [][]byte) {
 	argv = cloneArgs(argv)
 	s := &slot{}
 	c.order(classRead, s)
-	s.fut = c.srv.node.Read(argv)
+	s.fut = c.srv.node.ReadDB(c.db, argv)
 	c.flushUpstream()
 	<-s.fut.Done()
 	v, err := s.fut.Result()
@@ -146,7 +137,7 @@ func (c *conn) watch(keys [][]byte) {
 	at, _ := strconv.ParseUint(string(v.Arr[len(keys)].Str), 10, 64)
 	for i, k := range argv[1:] {
 		ver, _ := strconv.ParseUint(string(v.Arr[i].Str), 10, 64)
-		c.tx.watches = fsm.AppendWatch(c.tx.watches, k, ver, at)
+		c.tx.watches = fsm.AppendWatch(c.tx.watches, c.db, k, ver, at)
 	}
 	c.push(&slot{val: fsm.OK})
 }
@@ -157,53 +148,48 @@ func (e txError) Error() string { return string(e) }
 
 const errMalformedVersions = txError("internal error: bad WATCH versions reply")
 
-// queue adds a command to the open transaction, checking it as Redis does at
-// queue time: an unknown command or a wrong argument count poisons the
-// transaction (EXEC then answers EXECABORT).
-func (c *conn) queue(name string, argv [][]byte) {
+// queue adds a command to the open transaction. Unknown commands and wrong
+// argument counts were refused before (dispatch), poisoning the transaction
+// as in Redis; what is left is checked as Redis checks it at queue time.
+func (c *conn) queue(cmd *command, spec *cmdtab.Spec, argv [][]byte) {
 	t := &c.tx
-	switch name {
-	case "blpop", "brpop", "blmove", "brpoplpush":
+	if spec.Has(cmdtab.NoMulti) { // SAVE
+		t.dirty = true
+		c.push(&slot{val: fsm.Err("ERR Command not allowed inside a transaction")})
+		return
+	}
+	switch cmd.route {
+	case routeBlocking:
 		// Inside a transaction a blocking pop does not block: it is its
 		// non-blocking form, as in Redis.
-		attempt, keys, _, _, errv := blockingPlan(name, argv)
+		attempt, keys, _, errv := blockingPlan(cmd, argv)
 		if errv.Kind == fsm.KindError {
-			t.dirty = true
-			c.push(&slot{val: errv})
+			// Redis queues it and answers the error inside EXEC's reply.
+			t.items = append(t.items, txItem{local: &errv})
+			c.push(&slot{val: fsm.Queued})
 			return
 		}
 		argv = attempt(keys)
-	case "pubsub", "wait":
-		argv = cloneArgs(argv)
-		s := &slot{}
-		if name == "pubsub" {
-			s.val = c.pubsubCmd(argv)
-		} else {
-			s.val = fsm.Zero // no write of this transaction has happened yet
-		}
-		v := s.val
+	case routeLeader:
+		t.items = append(t.items, txItem{local: &errMigrateInMulti})
+		c.push(&slot{val: fsm.Queued})
+		return
+	case routeWait:
+		v := fsm.Zero // no write of this transaction has happened yet
 		t.items = append(t.items, txItem{local: &v})
 		c.push(&slot{val: fsm.Queued})
 		return
-	case "subscribe", "psubscribe", "unsubscribe", "punsubscribe":
+	case routeSubscribe:
 		// Redis queues these and subscribes at EXEC; here the subscription
 		// starts at once and its replies join EXEC's array.
-		for _, v := range c.subscribeValues(name, cloneArgs(argv)) {
+		for _, v := range c.txSubscribeValues(cmd.Name, cloneArgs(argv)) {
 			t.items = append(t.items, txItem{local: &v})
 		}
 		c.push(&slot{val: fsm.Queued})
 		return
-	}
-	if lc := lookupLocal(name); lc != nil {
+	case routeLocal:
 		argv = cloneArgs(argv)
-		var v fsm.Value
-		if !checkArity(lc.arity, len(argv)) {
-			v = fsm.ErrArity(lc.name)
-			t.dirty = true
-			c.push(&slot{val: v})
-			return
-		}
-		v = lc.run(c, argv)
+		v := cmd.local(c, argv)
 		if c.closeAfterReply {
 			c.closeAfterReply = false
 			t.closeAfterExec = true
@@ -212,22 +198,34 @@ func (c *conn) queue(name string, argv [][]byte) {
 		c.push(&slot{val: fsm.Queued})
 		return
 	}
-	cmd := fsm.Lookup(argv[0])
-	switch {
-	case cmd == nil:
+	data := cmd.dataFor(argv)
+	if cmd.route == routeBlocking {
+		data = fsm.Lookup(argv[0]) // the non-blocking form
+	}
+	if level := c.srv.node.FSM().Level(); data.Since() > level {
 		t.dirty = true
-		c.push(&slot{val: fsm.ErrUnknownCommand(argv)})
+		c.push(&slot{val: fsm.ErrLevel(data.Name, data.Since(), level)})
 		return
-	case !cmd.CheckArity(len(argv)):
-		t.dirty = true
-		c.push(&slot{val: fsm.ErrArity(cmd.Name)})
-		return
-	case c.srv.denyOOM(cmd): // maxmemory, checked at queue time as Redis does (memory.go)
+	}
+	if c.track.flags&trackOn != 0 {
+		if data.IsWrite() {
+			c.trackWrite(spec, argv)
+		} else {
+			c.trackRead(spec, argv)
+		}
+	}
+	if c.srv.denyOOM(data) { // maxmemory, checked at queue time as Redis does (memory.go)
 		t.dirty = true
 		c.push(&slot{val: errOOM})
 		return
 	}
-	t.cmds = fsm.AppendCmd(t.cmds, fsm.Cmd{Op: fsm.OpClient, Argv: argv})
+	if v, refused := c.srv.scriptOOM(data, argv, c.srv.scriptWrite(data, argv)); refused {
+		t.dirty = true
+		c.push(&slot{val: v})
+		return
+	}
+	argv = c.scriptACL(data, argv)
+	t.cmds = fsm.AppendCmd(t.cmds, fsm.Cmd{Op: fsm.OpClient, DB: t.db, Argv: argv})
 	t.items = append(t.items, txItem{})
 	c.push(&slot{val: fsm.Queued})
 }
@@ -268,4 +266,13 @@ func (c *conn) exec() {
 	s.fut = c.srv.node.Write(argv)
 	c.lastWrite = s
 	c.push(s)
+	if t.db != c.db {
+		// A queued SELECT: the connection moves to its database only if
+		// the transaction ran, which the next command must not overtake.
+		c.flushUpstream()
+		<-s.fut.Done()
+		if v, err := s.fut.Result(); err == nil && v.Kind == fsm.KindArray {
+			c.setDB(t.db)
+		}
+	}
 }

@@ -123,6 +123,17 @@ func (e *encoder) value(v fsm.Value, proto int) {
 		for i := range pairs {
 			e.aggregate('*', 2, v.Arr[2*i:2*i+2], proto)
 		}
+	case fsm.KindArrayMap:
+		// A map in RESP3; [key, value] arrays in RESP2 (XREAD).
+		pairs := len(v.Arr) / 2
+		if resp3 {
+			e.aggregate('%', pairs, v.Arr[:2*pairs], proto)
+			break
+		}
+		e.buf = appendHeader(e.buf, '*', int64(pairs))
+		for i := range pairs {
+			e.aggregate('*', 2, v.Arr[2*i:2*i+2], proto)
+		}
 	case fsm.KindSet:
 		e.aggregate(pick[byte](resp3, '~', '*'), len(v.Arr), v.Arr, proto)
 	case fsm.KindPush:
@@ -136,6 +147,21 @@ func (e *encoder) value(v fsm.Value, proto int) {
 	case fsm.KindVerbatim:
 		if resp3 {
 			e.bulk('=', "txt:", v.Str)
+		} else {
+			e.bulk('$', "", v.Str)
+		}
+	case fsm.KindBool:
+		switch {
+		case !resp3:
+			e.buf = appendHeader(e.buf, ':', v.Int)
+		case v.Int != 0:
+			e.buf = append(e.buf, "#t\r\n"...)
+		default:
+			e.buf = append(e.buf, "#f\r\n"...)
+		}
+	case fsm.KindBigNumber:
+		if resp3 {
+			e.line('(', v.Str)
 		} else {
 			e.bulk('$', "", v.Str)
 		}

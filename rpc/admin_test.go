@@ -9,10 +9,12 @@ import (
 	"testing"
 	"time"
 
-	adminpb "github.com/understudy/understudy/proto/understudy/v1"
-	"github.com/understudy/understudy/rpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+
+	"github.com/understudy/understudy/internal/testcluster"
+	adminpb "github.com/understudy/understudy/proto/understudy/v1"
+	"github.com/understudy/understudy/rpc"
 )
 
 // membersOf asks addr for the configuration, by id.
@@ -71,25 +73,25 @@ func TestAdmin_JoinNonVoterCatchUpPromoteRemove(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := startCluster(t, "grow", 3)
-			l := c.leader()
-			c.waitAddrsKnown()
-			via := c.followers(l)[0]
-			pre, _ := loadKeys(t, l.clientAddr(), "pre", 300, 0)
-			cli := adminClient(via.adminAddr(), "")
+			l := c.Leader(t)
+			waitAddrsKnown(t, c)
+			via := c.Followers(l)[0]
+			pre, _ := loadKeys(t, l.ClientAddr(), "pre", 300, 0)
+			cli := adminClient(via.AdminAddr(), "")
 
-			cfg := c.nodeConfig("n4")
+			cfg := c.Config("n4")
 			if tc.joinFlag {
-				cfg.Join = via.adminAddr()
+				cfg.Join = via.AdminAddr()
 			}
-			n4 := c.start(cfg)
+			n4 := c.Add(t, cfg)
 			if !tc.joinFlag {
-				if _, ok := n4.s.Node.Leader(); ok {
+				if _, ok := n4.S.Node.Leader(); ok {
 					t.Fatal("a node started with no peers and no join knows a leader")
 				}
 				r, err := cli.Join(ctxT(t), &adminpb.JoinRequest{
-					Id: "n4", RaftAddr: cfg.RaftAddr, ClientAddr: n4.clientAddr(), AdminAddr: n4.adminAddr(), NonVoter: true})
+					Id: "n4", RaftAddr: cfg.RaftAddr, ClientAddr: n4.ClientAddr(), AdminAddr: n4.AdminAddr(), NonVoter: true})
 				if err != nil {
-					t.Fatalf("join n4 as non-voter via follower %s: %v", via.id, err)
+					t.Fatalf("join n4 as non-voter via follower %s: %v", via.ID, err)
 				}
 				if r.Index == 0 {
 					t.Errorf("join response index 0")
@@ -98,59 +100,59 @@ func TestAdmin_JoinNonVoterCatchUpPromoteRemove(t *testing.T) {
 
 			var ms map[string]*adminpb.Member
 			waitFor(t, 10*time.Second, func() bool {
-				ms = membersOf(t, via.adminAddr())
+				ms = membersOf(t, via.AdminAddr())
 				m := ms["n4"]
 				return m != nil && m.Suffrage == tc.suffrage && m.RaftAddr == cfg.RaftAddr &&
-					m.AdminAddr == n4.adminAddr() && m.ClientAddr == n4.clientAddr()
+					m.AdminAddr == n4.AdminAddr() && m.ClientAddr == n4.ClientAddr()
 			}, "members never showed n4 as %s with its addresses: %s", tc.suffrage, describeMembers(ms))
 			if len(ms) != 4 {
 				t.Fatalf("members after join: %s, want 4", describeMembers(ms))
 			}
 
 			// Catch-up: same state as the leader.
-			c.converge([]*tnode{l, n4})
+			testcluster.Converge(t, []*tnode{l, n4})
 			for _, k := range pre {
 				if v, ok := fsmGet(n4, k); !ok || v != valueFor(k) {
 					t.Fatalf("n4 after catch-up: %s = %q (present %v)", k, v, ok)
 				}
 			}
-			st, err := adminClient(n4.adminAddr(), "").Status(ctxT(t))
+			st, err := adminClient(n4.AdminAddr(), "").Status(ctxT(t))
 			if err != nil {
 				t.Fatalf("status of n4: %v", err)
 			}
-			if st.Role != "follower" || st.LeaderId != l.id || st.Keys != int64(len(pre)) {
-				t.Errorf("status of n4: role %s leader %s keys %d; want follower of %s with %d keys", st.Role, st.LeaderId, st.Keys, l.id, len(pre))
+			if st.Role != "follower" || st.LeaderId != l.ID || st.Keys != int64(len(pre)) {
+				t.Errorf("status of n4: role %s leader %s keys %d; want follower of %s with %d keys", st.Role, st.LeaderId, st.Keys, l.ID, len(pre))
 			}
 
 			// Promote (a no-op for a node that joined as a voter).
 			if _, err := cli.Promote(ctxT(t), "n4"); err != nil {
 				t.Fatalf("promote n4: %v", err)
 			}
-			ms = membersOf(t, l.adminAddr())
+			ms = membersOf(t, l.AdminAddr())
 			if m := ms["n4"]; m == nil || m.Suffrage != "voter" {
 				t.Fatalf("after promote: %s, want n4 voter", describeMembers(ms))
 			}
 
 			// Remove the other original follower.
 			var gone *tnode
-			for _, f := range c.followers(l) {
+			for _, f := range c.Followers(l) {
 				if f != via && f != n4 {
 					gone = f
 				}
 			}
-			if _, err := cli.Remove(ctxT(t), gone.id); err != nil {
-				t.Fatalf("remove %s: %v", gone.id, err)
+			if _, err := cli.Remove(ctxT(t), gone.ID); err != nil {
+				t.Fatalf("remove %s: %v", gone.ID, err)
 			}
 			// n4 is a follower: it learns the new configuration when it
 			// applies it, a moment after the leader committed it.
 			deadline := time.Now().Add(10 * time.Second)
 			for {
-				ms = membersOf(t, n4.adminAddr())
-				if len(ms) == 3 && ms[gone.id] == nil && ms["n4"] != nil {
+				ms = membersOf(t, n4.AdminAddr())
+				if len(ms) == 3 && ms[gone.ID] == nil && ms["n4"] != nil {
 					break
 				}
 				if time.Now().After(deadline) {
-					t.Fatalf("after removing %s: %s, want the other two originals and n4", gone.id, describeMembers(ms))
+					t.Fatalf("after removing %s: %s, want the other two originals and n4", gone.ID, describeMembers(ms))
 				}
 				time.Sleep(10 * time.Millisecond) // polling n4's view, with a deadline
 			}
@@ -159,18 +161,18 @@ func TestAdmin_JoinNonVoterCatchUpPromoteRemove(t *testing.T) {
 					t.Errorf("member %s: %s reachable=%v", id, m.Suffrage, m.Reachable)
 				}
 			}
-			c.stop(gone)
+			gone.Kill(t)
 
 			// Writes keep working, through the new node and the old follower.
-			post1, _ := loadKeys(t, n4.clientAddr(), "post-n4", 200, 0)
-			post2, _ := loadKeys(t, via.clientAddr(), "post-via", 200, 0)
+			post1, _ := loadKeys(t, n4.ClientAddr(), "post-n4", 200, 0)
+			post2, _ := loadKeys(t, via.ClientAddr(), "post-via", 200, 0)
 			all := append(append(append([]string{}, pre...), post1...), post2...)
-			checkValues(t, n4.clientAddr(), all)
+			checkValues(t, n4.ClientAddr(), all)
 			rest := []*tnode{l, via, n4}
-			c.converge(rest)
+			testcluster.Converge(t, rest)
 			for _, n := range rest {
-				if got := n.s.Node.FSM().Stats().Keys; got != len(all) {
-					t.Errorf("%s holds %d keys, want %d", n.id, got, len(all))
+				if got := n.S.Node.FSM().Stats().Keys; got != len(all) {
+					t.Errorf("%s holds %d keys, want %d", n.ID, got, len(all))
 				}
 			}
 		})
@@ -182,39 +184,39 @@ func TestAdmin_JoinNonVoterCatchUpPromoteRemove(t *testing.T) {
 // followers keep writing; every acknowledged write survives.
 func TestAdmin_TransferLeadershipUnderWrites(t *testing.T) {
 	c := startCluster(t, "xfer", 3)
-	l := c.leader()
-	c.waitAddrsKnown()
-	fs := c.followers(l)
+	l := c.Leader(t)
+	waitAddrsKnown(t, c)
+	fs := c.Followers(l)
 	var addrs []string
 	for range 8 {
-		addrs = append(addrs, fs[0].clientAddr(), fs[1].clientAddr())
+		addrs = append(addrs, fs[0].ClientAddr(), fs[1].ClientAddr())
 	}
 	w := startWriters(t, "xw", addrs)
 	w.waitMore(200)
 
 	// 1. To any voter, through every admin address.
 	start := time.Now()
-	r, err := adminClient(adminAddrs(c.live()), "").TransferLeadership(ctxT(t), "")
+	r, err := adminClient(adminAddrs(c.Live()), "").TransferLeadership(ctxT(t), "")
 	wall := time.Since(start)
 	if err != nil {
 		t.Fatalf("transfer leadership (any): %v", err)
 	}
-	if r.OldLeader != l.id || r.NewLeader == "" || r.NewLeader == l.id {
-		t.Fatalf("transfer (any): old %q new %q; want old %s and another new", r.OldLeader, r.NewLeader, l.id)
+	if r.OldLeader != l.ID || r.NewLeader == "" || r.NewLeader == l.ID {
+		t.Fatalf("transfer (any): old %q new %q; want old %s and another new", r.OldLeader, r.NewLeader, l.ID)
 	}
 	if r.DurationMs < 0 || time.Duration(r.DurationMs)*time.Millisecond > wall {
 		t.Errorf("transfer (any): duration %dms, call took %v", r.DurationMs, wall)
 	}
-	nl := c.leader()
-	if nl.id != r.NewLeader {
-		t.Fatalf("transfer (any) named %s, but %s leads", r.NewLeader, nl.id)
+	nl := c.Leader(t)
+	if nl.ID != r.NewLeader {
+		t.Fatalf("transfer (any) named %s, but %s leads", r.NewLeader, nl.ID)
 	}
 	t.Logf("transfer to any voter: %s -> %s, hand-over %dms (call %v)", r.OldLeader, r.NewLeader, r.DurationMs, wall.Round(time.Millisecond))
 	w.waitMore(200)
 
 	// 2. To a named voter, asked through the follower that is not the target.
 	var target, via *tnode
-	for _, f := range c.followers(nl) {
+	for _, f := range c.Followers(nl) {
 		if target == nil {
 			target = f
 		} else {
@@ -222,21 +224,21 @@ func TestAdmin_TransferLeadershipUnderWrites(t *testing.T) {
 		}
 	}
 	start = time.Now()
-	r, err = adminClient(via.adminAddr(), "").TransferLeadership(ctxT(t), target.id)
+	r, err = adminClient(via.AdminAddr(), "").TransferLeadership(ctxT(t), target.ID)
 	wall = time.Since(start)
 	if err != nil {
-		t.Fatalf("transfer leadership to %s via %s: %v", target.id, via.id, err)
+		t.Fatalf("transfer leadership to %s via %s: %v", target.ID, via.ID, err)
 	}
-	if r.OldLeader != nl.id || r.NewLeader != target.id {
-		t.Fatalf("transfer to %s: old %q new %q, want old %s", target.id, r.OldLeader, r.NewLeader, nl.id)
+	if r.OldLeader != nl.ID || r.NewLeader != target.ID {
+		t.Fatalf("transfer to %s: old %q new %q, want old %s", target.ID, r.OldLeader, r.NewLeader, nl.ID)
 	}
 	if r.DurationMs < 0 || time.Duration(r.DurationMs)*time.Millisecond > wall {
-		t.Errorf("transfer to %s: duration %dms, call took %v", target.id, r.DurationMs, wall)
+		t.Errorf("transfer to %s: duration %dms, call took %v", target.ID, r.DurationMs, wall)
 	}
-	if got := c.leader(); got != target {
-		t.Fatalf("transfer named %s, but %s leads", target.id, got.id)
+	if got := c.Leader(t); got != target {
+		t.Fatalf("transfer named %s, but %s leads", target.ID, got.ID)
 	}
-	t.Logf("transfer to %s: %s -> %s, hand-over %dms (call %v)", target.id, r.OldLeader, r.NewLeader, r.DurationMs, wall.Round(time.Millisecond))
+	t.Logf("transfer to %s: %s -> %s, hand-over %dms (call %v)", target.ID, r.OldLeader, r.NewLeader, r.DurationMs, wall.Round(time.Millisecond))
 	w.waitMore(200)
 	w.halt()
 	t.Logf("writers: %s", w.summary())
@@ -259,8 +261,8 @@ func TestAdmin_TransferLeadershipUnderWrites(t *testing.T) {
 	}
 
 	acked := w.ackedKeys()
-	c.converge(c.live())
-	for _, n := range c.live() {
+	testcluster.Converge(t, c.Live())
+	for _, n := range c.Live() {
 		var lost []string
 		for _, k := range acked {
 			if v, ok := fsmGet(n, k); !ok || v != valueFor(k) {
@@ -268,10 +270,10 @@ func TestAdmin_TransferLeadershipUnderWrites(t *testing.T) {
 			}
 		}
 		if len(lost) > 0 {
-			t.Errorf("%s lost %d of %d acknowledged writes, e.g. %v", n.id, len(lost), len(acked), lost[:min(5, len(lost))])
+			t.Errorf("%s lost %d of %d acknowledged writes, e.g. %v", n.ID, len(lost), len(acked), lost[:min(5, len(lost))])
 		}
 	}
-	checkValues(t, via.clientAddr(), acked)
+	checkValues(t, via.ClientAddr(), acked)
 }
 
 // TestAdmin_RefusesWhatWouldBreakTheCluster: requests that would leave no
@@ -279,8 +281,8 @@ func TestAdmin_TransferLeadershipUnderWrites(t *testing.T) {
 // FailedPrecondition and a message that says why; the cluster is unharmed.
 func TestAdmin_RefusesWhatWouldBreakTheCluster(t *testing.T) {
 	c := startCluster(t, "solo", 1)
-	n1 := c.leader()
-	cli := adminClient(n1.adminAddr(), "")
+	n1 := c.Leader(t)
+	cli := adminClient(n1.AdminAddr(), "")
 	ctx := ctxT(t)
 
 	_, err := cli.Remove(ctx, "n1")
@@ -288,10 +290,10 @@ func TestAdmin_RefusesWhatWouldBreakTheCluster(t *testing.T) {
 
 	other := freeAddr(t)
 	_, err = cli.Join(ctx, &adminpb.JoinRequest{Id: "n1", RaftAddr: other})
-	wantCode(t, "join n1 again at another raft address", err, codes.FailedPrecondition, "n1", "already exists", n1.cfg.RaftAddr, other)
+	wantCode(t, "join n1 again at another raft address", err, codes.FailedPrecondition, "n1", "already exists", n1.Cfg.RaftAddr, other)
 
-	_, err = cli.Join(ctx, &adminpb.JoinRequest{Id: "n9", RaftAddr: n1.cfg.RaftAddr})
-	wantCode(t, "join another id at n1's raft address", err, codes.FailedPrecondition, n1.cfg.RaftAddr, "n1")
+	_, err = cli.Join(ctx, &adminpb.JoinRequest{Id: "n9", RaftAddr: n1.Cfg.RaftAddr})
+	wantCode(t, "join another id at n1's raft address", err, codes.FailedPrecondition, n1.Cfg.RaftAddr, "n1")
 
 	_, err = cli.Join(ctx, &adminpb.JoinRequest{Id: "n9"})
 	wantCode(t, "join without a raft address", err, codes.FailedPrecondition, "raft address")
@@ -309,12 +311,12 @@ func TestAdmin_RefusesWhatWouldBreakTheCluster(t *testing.T) {
 	wantCode(t, "transfer leadership to the leader itself", err, codes.FailedPrecondition, "n1")
 
 	// Unharmed: still one voter that leads and takes writes.
-	ms := membersOf(t, n1.adminAddr())
-	if len(ms) != 1 || ms["n1"] == nil || ms["n1"].Suffrage != "voter" || ms["n1"].RaftAddr != n1.cfg.RaftAddr || !ms["n1"].Leader {
+	ms := membersOf(t, n1.AdminAddr())
+	if len(ms) != 1 || ms["n1"] == nil || ms["n1"].Suffrage != "voter" || ms["n1"].RaftAddr != n1.Cfg.RaftAddr || !ms["n1"].Leader {
 		t.Fatalf("members after refusals: %s", describeMembers(ms))
 	}
-	keys, _ := loadKeys(t, n1.clientAddr(), "after", 10, 0)
-	checkValues(t, n1.clientAddr(), keys)
+	keys, _ := loadKeys(t, n1.ClientAddr(), "after", 10, 0)
+	checkValues(t, n1.ClientAddr(), keys)
 }
 
 // TestAdmin_DeadNodeFailsFast: a client pointed at an address where nobody

@@ -23,6 +23,7 @@ var guarded = map[string]bool{
 	"/understudy.v1.Admin/Remove":             true,
 	"/understudy.v1.Admin/TransferLeadership": true,
 	"/understudy.v1.Admin/Snapshot":           true,
+	"/understudy.v1.Admin/RotateRelaySecret":  true,
 	"/understudy.v1.Admin/Backup":             true,
 	"/understudy.v1.Admin/Restore":            true,
 }

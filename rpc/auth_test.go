@@ -5,9 +5,11 @@ import (
 	"io"
 	"testing"
 
+	"google.golang.org/grpc/codes"
+
+	"github.com/understudy/understudy/internal/testcluster"
 	adminpb "github.com/understudy/understudy/proto/understudy/v1"
 	"github.com/understudy/understudy/server"
-	"google.golang.org/grpc/codes"
 )
 
 // TestAdmin_TokenEnforcement: with an admin token configured, every verb
@@ -17,14 +19,14 @@ import (
 func TestAdmin_TokenEnforcement(t *testing.T) {
 	const token = "s3cret-token"
 	c := startCluster(t, "tok", 3, func(cfg *server.Config) { cfg.AdminToken = token })
-	l := c.leader()
-	c.waitAddrsKnown() // followers registered their addresses, with the token
-	fs := c.followers(l)
-	keys, _ := loadKeys(t, l.clientAddr(), "tok", 50, 0)
+	l := c.Leader(t)
+	waitAddrsKnown(t, c) // followers registered their addresses, with the token
+	fs := c.Followers(l)
+	keys, _ := loadKeys(t, l.ClientAddr(), "tok", 50, 0)
 
 	// A valid backup to offer to Restore without the token.
 	var good bytes.Buffer
-	res, err := adminClient(l.adminAddr(), token).Backup(ctxT(t), &good, nil)
+	res, err := adminClient(l.AdminAddr(), token).Backup(ctxT(t), &good, nil)
 	if err != nil {
 		t.Fatalf("backup with the token: %v", err)
 	}
@@ -32,7 +34,7 @@ func TestAdmin_TokenEnforcement(t *testing.T) {
 
 	for _, addr := range []*tnode{l, fs[1]} {
 		for _, tok := range []string{"", "wrong-token"} {
-			cli := adminClient(addr.adminAddr(), tok)
+			cli := adminClient(addr.AdminAddr(), tok)
 			ctx := ctxT(t)
 			calls := []struct {
 				verb string
@@ -42,8 +44,8 @@ func TestAdmin_TokenEnforcement(t *testing.T) {
 					_, err := cli.Join(ctx, &adminpb.JoinRequest{Id: "n9", RaftAddr: freeAddr(t)})
 					return err
 				}},
-				{"Promote", func() error { _, err := cli.Promote(ctx, n2.id); return err }},
-				{"Remove", func() error { _, err := cli.Remove(ctx, n2.id); return err }},
+				{"Promote", func() error { _, err := cli.Promote(ctx, n2.ID); return err }},
+				{"Remove", func() error { _, err := cli.Remove(ctx, n2.ID); return err }},
 				{"TransferLeadership", func() error { _, err := cli.TransferLeadership(ctx, ""); return err }},
 				{"Snapshot", func() error { _, err := cli.Snapshot(ctx); return err }},
 				{"Backup", func() error { _, err := cli.Backup(ctx, io.Discard, nil); return err }},
@@ -53,23 +55,23 @@ func TestAdmin_TokenEnforcement(t *testing.T) {
 				}},
 			}
 			for _, v := range calls {
-				wantCode(t, v.verb+" via "+addr.id+" with token "+tok, v.call(), codes.Unauthenticated, "token")
+				wantCode(t, v.verb+" via "+addr.ID+" with token "+tok, v.call(), codes.Unauthenticated, "token")
 			}
 			if _, err := cli.Status(ctx); err != nil {
-				t.Errorf("status via %s with token %q: %v", addr.id, tok, err)
+				t.Errorf("status via %s with token %q: %v", addr.ID, tok, err)
 			}
 			if ms, err := cli.Members(ctx); err != nil || len(ms.Members) != 3 {
-				t.Errorf("members via %s with token %q: %v %v", addr.id, tok, ms, err)
+				t.Errorf("members via %s with token %q: %v %v", addr.ID, tok, ms, err)
 			}
 		}
 	}
 	// Nothing changed.
-	if ms := membersOf(t, l.adminAddr()); len(ms) != 3 || ms["n9"] != nil || !ms[l.id].Leader {
+	if ms := membersOf(t, l.AdminAddr()); len(ms) != 3 || ms["n9"] != nil || !ms[l.ID].Leader {
 		t.Fatalf("members after refused calls: %s", describeMembers(ms))
 	}
 
 	// With the token, through a follower where the verb forwards.
-	cli := adminClient(fs[1].adminAddr(), token)
+	cli := adminClient(fs[1].AdminAddr(), token)
 	ctx := ctxT(t)
 	if _, err := cli.Snapshot(ctx); err != nil {
 		t.Errorf("snapshot with the token: %v", err)
@@ -82,33 +84,33 @@ func TestAdmin_TokenEnforcement(t *testing.T) {
 	if rr, err := cli.Restore(ctx, bytes.NewReader(buf.Bytes()), br.SHA256, nil); err != nil || rr.Keys != int64(len(keys)) {
 		t.Fatalf("restore with the token: %v %v, want %d keys", rr, err, len(keys))
 	}
-	if _, err := cli.Join(ctx, &adminpb.JoinRequest{Id: n2.id, RaftAddr: n2.cfg.RaftAddr, ClientAddr: n2.clientAddr(), AdminAddr: n2.adminAddr()}); err != nil {
+	if _, err := cli.Join(ctx, &adminpb.JoinRequest{Id: n2.ID, RaftAddr: n2.Cfg.RaftAddr, ClientAddr: n2.ClientAddr(), AdminAddr: n2.AdminAddr()}); err != nil {
 		t.Errorf("join (again, same addresses) with the token: %v", err)
 	}
-	if _, err := cli.Promote(ctx, n2.id); err != nil {
+	if _, err := cli.Promote(ctx, n2.ID); err != nil {
 		t.Errorf("promote (already a voter) with the token: %v", err)
 	}
 	r, err := cli.TransferLeadership(ctx, "")
 	if err != nil {
 		t.Fatalf("transfer leadership with the token: %v", err)
 	}
-	nl := c.leader()
-	if nl.id != r.NewLeader {
-		t.Fatalf("transfer named %s, %s leads", r.NewLeader, nl.id)
+	nl := c.Leader(t)
+	if nl.ID != r.NewLeader {
+		t.Fatalf("transfer named %s, %s leads", r.NewLeader, nl.ID)
 	}
 	var gone *tnode
-	for _, f := range c.followers(nl) {
+	for _, f := range c.Followers(nl) {
 		if f != fs[1] {
 			gone = f
 		}
 	}
-	if _, err := cli.Remove(ctx, gone.id); err != nil {
-		t.Fatalf("remove %s with the token: %v", gone.id, err)
+	if _, err := cli.Remove(ctx, gone.ID); err != nil {
+		t.Fatalf("remove %s with the token: %v", gone.ID, err)
 	}
-	if ms := membersOf(t, nl.adminAddr()); len(ms) != 2 || ms[gone.id] != nil {
-		t.Fatalf("members after removing %s: %s", gone.id, describeMembers(ms))
+	if ms := membersOf(t, nl.AdminAddr()); len(ms) != 2 || ms[gone.ID] != nil {
+		t.Fatalf("members after removing %s: %s", gone.ID, describeMembers(ms))
 	}
-	c.stop(gone)
-	checkValues(t, nl.clientAddr(), keys)
-	c.converge(c.live())
+	gone.Kill(t)
+	checkValues(t, nl.ClientAddr(), keys)
+	testcluster.Converge(t, c.Live())
 }

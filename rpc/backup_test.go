@@ -10,8 +10,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/understudy/understudy/fsm"
 	"google.golang.org/grpc/codes"
+
+	"github.com/understudy/understudy/fsm"
+	"github.com/understudy/understudy/internal/testcluster"
 )
 
 // backupFSM loads a backup into a standalone state machine, to look inside it.
@@ -27,7 +29,7 @@ func backupFSM(t testing.TB, data []byte) *fsm.FSM {
 // allKeys lists the keys of a state machine, sorted.
 func allKeys(t testing.TB, f *fsm.FSM) []string {
 	t.Helper()
-	v := f.Read(time.Now().UnixMilli(), 0, [][]byte{[]byte("KEYS"), []byte("*")})
+	v := f.Read(0, time.Now().UnixMilli(), 0, [][]byte{[]byte("KEYS"), []byte("*")})
 	if v.Kind != fsm.KindArray {
 		t.Fatalf("KEYS *: %+v", v)
 	}
@@ -52,12 +54,12 @@ func sha(b []byte) string {
 // match or whose contents are damaged, keeping its data.
 func TestAdmin_BackupUnderLoadRestoreIntoFreshCluster(t *testing.T) {
 	src := startCluster(t, "src", 3)
-	sl := src.leader()
-	src.waitAddrsKnown()
-	sf := src.followers(sl)
-	keys, ttlKeys := loadKeys(t, sl.clientAddr(), "k", 2000, 10)
+	sl := src.Leader(t)
+	waitAddrsKnown(t, src)
+	sf := src.Followers(sl)
+	keys, ttlKeys := loadKeys(t, sl.ClientAddr(), "k", 2000, 10)
 
-	w := startWriters(t, "bw", []string{sf[0].clientAddr(), sf[1].clientAddr(), sl.clientAddr()})
+	w := startWriters(t, "bw", []string{sf[0].ClientAddr(), sf[1].ClientAddr(), sl.ClientAddr()})
 	w.waitMore(100)
 	before := append(append([]string{}, keys...), w.ackedKeys()...) // acknowledged before the backup started
 
@@ -89,7 +91,7 @@ func TestAdmin_BackupUnderLoadRestoreIntoFreshCluster(t *testing.T) {
 	}
 	bf := backupFSM(t, data)
 	for _, k := range before {
-		if v := bf.Read(time.Now().UnixMilli(), 0, [][]byte{[]byte("GET"), []byte(k)}); v.Kind != fsm.KindBulk || string(v.Str) != valueFor(k) {
+		if v := bf.Read(0, time.Now().UnixMilli(), 0, [][]byte{[]byte("GET"), []byte(k)}); v.Kind != fsm.KindBulk || string(v.Str) != valueFor(k) {
 			t.Fatalf("backup lacks %s, acknowledged before the backup started (got %+v)", k, v)
 		}
 	}
@@ -101,9 +103,9 @@ func TestAdmin_BackupUnderLoadRestoreIntoFreshCluster(t *testing.T) {
 
 	// A fresh cluster with the same ids, as after losing the first one.
 	dst := startCluster(t, "dst", 3)
-	dl := dst.leader()
-	dst.waitAddrsKnown()
-	df := dst.followers(dl)
+	dl := dst.Leader(t)
+	waitAddrsKnown(t, dst)
+	df := dst.Followers(dl)
 	dcli := adminClient(adminAddrs(df), "")
 	var restored []int64
 	rr, err := dcli.Restore(ctxT(t), bytes.NewReader(data), res.SHA256, func(n int64) { restored = append(restored, n) })
@@ -116,7 +118,7 @@ func TestAdmin_BackupUnderLoadRestoreIntoFreshCluster(t *testing.T) {
 	if len(restored) == 0 || restored[len(restored)-1] != int64(len(data)) {
 		t.Errorf("restore progress %v: want it to end at %d", restored, len(data))
 	}
-	dst.converge(dst.live())
+	testcluster.Converge(t, dst.Live())
 
 	// The restored cluster must still route to its own nodes: the backup
 	// carries the source cluster's member addresses, which must not replace
@@ -124,9 +126,9 @@ func TestAdmin_BackupUnderLoadRestoreIntoFreshCluster(t *testing.T) {
 	// verbs to the source cluster). Checked without stopping the test, so the
 	// refusals below run either way.
 	if !poll(3*time.Second, func() bool {
-		for _, n := range dst.live() {
-			li, ok := n.s.Node.Leader()
-			if !ok || li.ID != dl.id || li.ClientAddr != dl.clientAddr() || li.AdminAddr != dl.adminAddr() {
+		for _, n := range dst.Live() {
+			li, ok := n.S.Node.Leader()
+			if !ok || li.ID != dl.ID || li.ClientAddr != dl.ClientAddr() || li.AdminAddr != dl.AdminAddr() {
 				return false
 			}
 		}
@@ -134,37 +136,37 @@ func TestAdmin_BackupUnderLoadRestoreIntoFreshCluster(t *testing.T) {
 	}) {
 		t.Errorf("after restore, destination nodes do not know their leader %s at client %s admin %s "+
 			"(the source cluster's %s is at client %s admin %s):%s",
-			dl.id, dl.clientAddr(), dl.adminAddr(), dl.id, src.node(dl.id).clientAddr(), src.node(dl.id).adminAddr(), dst.describe())
+			dl.ID, dl.ClientAddr(), dl.AdminAddr(), dl.ID, src.Node(t, dl.ID).ClientAddr(), src.Node(t, dl.ID).AdminAddr(), dst.Describe())
 	}
-	for id, m := range membersOf(t, dl.adminAddr()) {
-		if want := dst.node(id).adminAddr(); m.AdminAddr != want {
-			t.Errorf("after restore, member %s has admin address %s, want %s (source cluster's: %s)", id, m.AdminAddr, want, src.node(id).adminAddr())
+	for id, m := range membersOf(t, dl.AdminAddr()) {
+		if want := dst.Node(t, id).AdminAddr(); m.AdminAddr != want {
+			t.Errorf("after restore, member %s has admin address %s, want %s (source cluster's: %s)", id, m.AdminAddr, want, src.Node(t, id).AdminAddr())
 		}
 	}
 
 	// Every key of the backup, with its value, on every node and through the
 	// leader; expiries kept; nothing else.
-	checkValues(t, dl.clientAddr(), backupKeys)
-	for _, n := range dst.live() {
-		if got := allKeys(t, n.s.Node.FSM()); strings.Join(got, ",") != strings.Join(backupKeys, ",") {
-			t.Fatalf("%s holds %d keys after restore, the backup %d", n.id, len(got), len(backupKeys))
+	checkValues(t, dl.ClientAddr(), backupKeys)
+	for _, n := range dst.Live() {
+		if got := allKeys(t, n.S.Node.FSM()); strings.Join(got, ",") != strings.Join(backupKeys, ",") {
+			t.Fatalf("%s holds %d keys after restore, the backup %d", n.ID, len(got), len(backupKeys))
 		}
 	}
-	lc := dialRESP(dl.clientAddr())
+	lc := dialRESP(dl.ClientAddr())
 	defer lc.Close()
 	for _, k := range ttlKeys {
-		if r, err := lc.Do("TTL", k); err != nil || r.kind != ':' || r.n < 86000 {
+		if r, err := lc.Do("TTL", k); err != nil || r.Kind != ':' || r.Int < 86000 {
 			t.Fatalf("TTL %s after restore: %v %v, want about a day", k, r, err)
 		}
 	}
 
 	// Refusals leave the data alone.
-	keysNow := allKeys(t, dl.s.Node.FSM())
+	keysNow := allKeys(t, dl.S.Node.FSM())
 	if strings.Join(keysNow, ",") != strings.Join(backupKeys, ",") {
 		t.Fatalf("destination leader holds %d keys, the backup %d", len(keysNow), len(backupKeys))
 	}
 	// Sent to the leader's own address: a follower may route elsewhere (see above).
-	dcli = adminClient(dl.adminAddr(), "")
+	dcli = adminClient(dl.AdminAddr(), "")
 	_, err = dcli.Restore(ctxT(t), bytes.NewReader(data), strings.Repeat("0", 64), nil)
 	wantCode(t, "restore with a wrong sha256", err, codes.FailedPrecondition, "checksum mismatch")
 
@@ -180,29 +182,29 @@ func TestAdmin_BackupUnderLoadRestoreIntoFreshCluster(t *testing.T) {
 	_, err = dcli.Restore(ctxT(t), bytes.NewReader(short), sha(short), nil)
 	wantCode(t, "restore of a truncated backup with its own sha256", err, codes.FailedPrecondition)
 
-	dst.converge(dst.live())
-	for _, n := range dst.live() {
-		if got := allKeys(t, n.s.Node.FSM()); strings.Join(got, ",") != strings.Join(keysNow, ",") {
-			t.Fatalf("%s holds %d keys after the refused restores, want the %d it had", n.id, len(got), len(keysNow))
+	testcluster.Converge(t, dst.Live())
+	for _, n := range dst.Live() {
+		if got := allKeys(t, n.S.Node.FSM()); strings.Join(got, ",") != strings.Join(keysNow, ",") {
+			t.Fatalf("%s holds %d keys after the refused restores, want the %d it had", n.ID, len(got), len(keysNow))
 		}
 	}
-	checkValues(t, dl.clientAddr(), keysNow)
+	checkValues(t, dl.ClientAddr(), keysNow)
 
 	// Last, through the followers: reads see the backup, a write lands in
 	// the destination cluster and not in the source.
-	checkValues(t, df[0].clientAddr(), backupKeys)
-	fc := dialRESP(df[1].clientAddr())
+	checkValues(t, df[0].ClientAddr(), backupKeys)
+	fc := dialRESP(df[1].ClientAddr())
 	defer fc.Close()
-	if r, err := fc.Do("SET", "after-restore", valueFor("after-restore")); err != nil || !r.ok() {
-		t.Fatalf("SET through %s after restore: %v %v", df[1].id, r, err)
+	if r, err := fc.Do("SET", "after-restore", valueFor("after-restore")); err != nil || !r.OK() {
+		t.Fatalf("SET through %s after restore: %v %v", df[1].ID, r, err)
 	}
-	dst.converge(dst.live())
+	testcluster.Converge(t, dst.Live())
 	if _, ok := fsmGet(dl, "after-restore"); !ok {
-		t.Errorf("a write through destination follower %s did not reach the destination leader", df[1].id)
+		t.Errorf("a write through destination follower %s did not reach the destination leader", df[1].ID)
 	}
-	for _, n := range src.live() {
+	for _, n := range src.Live() {
 		if _, ok := fsmGet(n, "after-restore"); ok {
-			t.Errorf("a write through destination follower %s landed in the source cluster (on %s)", df[1].id, n.id)
+			t.Errorf("a write through destination follower %s landed in the source cluster (on %s)", df[1].ID, n.ID)
 			break
 		}
 	}

@@ -147,6 +147,22 @@ func (c *Client) Status(ctx context.Context) (*adminpb.StatusResponse, error) {
 	})
 }
 
+// statusWithAddr is Status, also naming the address that answered.
+func (c *Client) statusWithAddr(ctx context.Context) (*adminpb.StatusResponse, string, error) {
+	var errs []error
+	for _, addr := range c.Addrs {
+		st, err := c.StatusOf(ctx, addr)
+		if err == nil {
+			return st, addr, nil
+		}
+		errs = append(errs, err)
+	}
+	if len(errs) == 0 {
+		return nil, "", errors.New("no admin address given")
+	}
+	return nil, "", errors.Join(errs...)
+}
+
 // StatusOf asks one node.
 func (c *Client) StatusOf(ctx context.Context, addr string) (*adminpb.StatusResponse, error) {
 	return on(ctx, c, addr, c.timeout(), func(ctx context.Context, a adminpb.AdminClient) (*adminpb.StatusResponse, error) {
@@ -221,6 +237,15 @@ func (c *Client) TransferLeadership(ctx context.Context, id string) (*adminpb.Tr
 	})
 }
 
+// RotateRelaySecret has the leader (through the first reachable node)
+// replace the relay secret.
+func (c *Client) RotateRelaySecret(ctx context.Context) error {
+	_, err := anyAddr(ctx, c, func(ctx context.Context, a adminpb.AdminClient) (*adminpb.RotateRelaySecretResponse, error) {
+		return a.RotateRelaySecret(ctx, &adminpb.RotateRelaySecretRequest{})
+	})
+	return err
+}
+
 // Snapshot forces a snapshot on the first reachable node.
 func (c *Client) Snapshot(ctx context.Context) (*adminpb.SnapshotResponse, error) {
 	return anyAddr(ctx, c, func(ctx context.Context, a adminpb.AdminClient) (*adminpb.SnapshotResponse, error) {
@@ -233,13 +258,16 @@ func (c *Client) Snapshot(ctx context.Context) (*adminpb.SnapshotResponse, error
 func (c *Client) leaderAddr(ctx context.Context) (string, error) {
 	deadline := time.Now().Add(c.timeout())
 	for {
-		st, err := c.Status(ctx)
+		st, addr, err := c.statusWithAddr(ctx)
 		if err != nil {
 			return "", err
 		}
 		switch {
 		case st.Role == "leader":
-			return st.AdminAddr, nil
+			// The address that reached it, not the one it advertises: from
+			// outside a container network (kubectl port-forward to the
+			// leader's pod) only the former is reachable.
+			return addr, nil
 		case st.LeaderAdminAddr != "":
 			return st.LeaderAdminAddr, nil
 		case time.Now().After(deadline):

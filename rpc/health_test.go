@@ -4,11 +4,12 @@ import (
 	"testing"
 	"time"
 
-	adminpb "github.com/understudy/understudy/proto/understudy/v1"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	reflectionpb "google.golang.org/grpc/reflection/grpc_reflection_v1"
+
+	adminpb "github.com/understudy/understudy/proto/understudy/v1"
 )
 
 func grpcConn(t testing.TB, addr string) *grpc.ClientConn {
@@ -36,23 +37,23 @@ func health(t testing.TB, cc *grpc.ClientConn, service string) healthpb.HealthCh
 // that belongs to no cluster; server reflection lists the admin service.
 func TestAdmin_HealthAndReflection(t *testing.T) {
 	c := startCluster(t, "health", 3)
-	l := c.leader()
-	f := c.followers(l)[0]
+	l := c.Leader(t)
+	f := c.Followers(l)[0]
 	admin := adminpb.Admin_ServiceDesc.ServiceName
 	for _, n := range []*tnode{l, f} {
-		cc := grpcConn(t, n.adminAddr())
+		cc := grpcConn(t, n.AdminAddr())
 		for _, svc := range []string{"", admin} {
 			var st healthpb.HealthCheckResponse_ServingStatus
 			waitFor(t, 5*time.Second, func() bool {
 				st = health(t, cc, svc)
 				return st == healthpb.HealthCheckResponse_SERVING
-			}, "%s (%s): health of %q is %v, want SERVING", n.id, n.adminAddr(), svc, st)
+			}, "%s (%s): health of %q is %v, want SERVING", n.ID, n.AdminAddr(), svc, st)
 		}
 	}
 
 	lone := newCluster(t, "lone")
-	ln := lone.start(lone.nodeConfig("lone1")) // no peers, no join: waits to be added
-	cc := grpcConn(t, ln.adminAddr())
+	ln := lone.Add(t, lone.Config("lone1")) // no peers, no join: waits to be added
+	cc := grpcConn(t, ln.AdminAddr())
 	for _, svc := range []string{"", admin} {
 		if st := health(t, cc, svc); st != healthpb.HealthCheckResponse_NOT_SERVING {
 			t.Errorf("lone node: health of %q is %v, want NOT_SERVING", svc, st)
@@ -60,7 +61,7 @@ func TestAdmin_HealthAndReflection(t *testing.T) {
 	}
 
 	// Reflection on a cluster member.
-	stream, err := reflectionpb.NewServerReflectionClient(grpcConn(t, f.adminAddr())).ServerReflectionInfo(ctxT(t))
+	stream, err := reflectionpb.NewServerReflectionClient(grpcConn(t, f.AdminAddr())).ServerReflectionInfo(ctxT(t))
 	if err != nil {
 		t.Fatalf("reflection: %v", err)
 	}

@@ -90,6 +90,9 @@ type Peer struct {
 	AppliedIndex uint64
 	CommitIndex  uint64
 	LastLogIndex uint64
+	// FormatLevel is the highest cluster level the member's build applies
+	// (1 for builds that predate levels and report none).
+	FormatLevel uint32
 	// LeaderContact is how long before its last answer the member had heard
 	// from its leader (0 for a leader, -1 if never).
 	LeaderContact time.Duration
@@ -194,6 +197,7 @@ func (p *Peers) peerLocked(id string, now time.Time) Peer {
 		out.Answered, out.LastAnswer = true, s.at
 		out.Role, out.Term, out.LeaderID = st.Role, st.Term, st.LeaderId
 		out.AppliedIndex, out.CommitIndex, out.LastLogIndex = st.AppliedIndex, st.CommitIndex, st.LastLogIndex
+		out.FormatLevel = max(st.FormatLevel, 1)
 		out.LeaderContact = time.Duration(st.LastContactMs) * time.Millisecond
 		if st.LastContactMs < 0 {
 			out.LeaderContact = -1

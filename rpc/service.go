@@ -35,11 +35,18 @@ type Config struct {
 	Addr    string
 	Token   string // required on cluster-changing verbs when set
 	Version string
+	// FormatLevel is the newest persistent format the build reads and
+	// writes, reported as Status.format_level (0: not reported).
+	FormatLevel uint32
 	// TLS, if set, serves the API over TLS (TLS.Server) and reaches the
 	// other nodes' admin APIs (forwarding to the leader, asking a member how
 	// far it is) with TLS.Client.
 	TLS    *tlsconf.Pair
 	Logger *slog.Logger
+	// Listener, if set, is the bound admin listener, so its real address
+	// can be given to the node before the server is built; otherwise
+	// NewServer listens on Addr.
+	Listener net.Listener
 }
 
 // Server is a node's admin gRPC endpoint.
@@ -59,14 +66,21 @@ type Server struct {
 // when a node refuses a verb because it does not lead.
 const leaderMD = "x-understudy-leader-admin"
 
-// NewServer listens on cfg.Addr; Serve starts answering.
+// NewServer builds the admin server of node n, listening on cfg.Listener
+// or cfg.Addr; Serve starts answering.
 func NewServer(cfg Config, n *node.Node) (*Server, error) {
+	if n == nil {
+		return nil, errors.New("rpc: no node")
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	ln, err := net.Listen("tcp", cfg.Addr)
-	if err != nil {
-		return nil, fmt.Errorf("listen admin %s: %w", cfg.Addr, err)
+	ln := cfg.Listener
+	if ln == nil {
+		var err error
+		if ln, err = net.Listen("tcp", cfg.Addr); err != nil {
+			return nil, fmt.Errorf("listen admin %s: %w", cfg.Addr, err)
+		}
 	}
 	s := &Server{
 		cfg: cfg, node: n, ln: ln, start: time.Now(),
@@ -98,10 +112,6 @@ func (s *Server) peerTLS() *tls.Config {
 	}
 	return s.cfg.TLS.Client
 }
-
-// SetNode attaches the node; call it before Serve. (The listener exists
-// first so the node can record the real admin address.)
-func (s *Server) SetNode(n *node.Node) { s.node = n }
 
 // Addr is the listen address.
 func (s *Server) Addr() net.Addr { return s.ln.Addr() }
@@ -208,6 +218,8 @@ func (s *Server) Status(ctx context.Context, _ *adminpb.StatusRequest) (*adminpb
 		Keys:              int64(s.node.FSM().Stats().Keys),
 		UptimeSeconds:     int64(time.Since(s.start).Seconds()),
 		Version:           s.cfg.Version,
+		FormatLevel:       s.cfg.FormatLevel,
+		ClusterLevel:      uint32(s.node.FSM().Level()),
 		RaftAddr:          cfg.AdvertiseRaftAddr,
 		ClientAddr:        cfg.ClientAddr,
 		AdminAddr:         cfg.AdminAddr,
@@ -368,6 +380,15 @@ func (s *Server) TransferLeadership(ctx context.Context, req *adminpb.TransferLe
 		return &adminpb.TransferLeadershipResponse{OldLeader: old, NewLeader: li.ID, DurationMs: took.Milliseconds()}, err
 	}, func(ctx context.Context, c adminpb.AdminClient, r *adminpb.TransferLeadershipRequest) (*adminpb.TransferLeadershipResponse, error) {
 		return c.TransferLeadership(ctx, r)
+	})
+}
+
+// RotateRelaySecret has the leader replace the relay secret.
+func (s *Server) RotateRelaySecret(ctx context.Context, req *adminpb.RotateRelaySecretRequest) (*adminpb.RotateRelaySecretResponse, error) {
+	return forward(ctx, s, req, func() (*adminpb.RotateRelaySecretResponse, error) {
+		return &adminpb.RotateRelaySecretResponse{}, s.node.RotateRelaySecret(ctx)
+	}, func(ctx context.Context, c adminpb.AdminClient, r *adminpb.RotateRelaySecretRequest) (*adminpb.RotateRelaySecretResponse, error) {
+		return c.RotateRelaySecret(ctx, r)
 	})
 }
 

@@ -21,6 +21,78 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+type RotateRelaySecretRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RotateRelaySecretRequest) Reset() {
+	*x = RotateRelaySecretRequest{}
+	mi := &file_understudy_v1_admin_proto_msgTypes[0]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RotateRelaySecretRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RotateRelaySecretRequest) ProtoMessage() {}
+
+func (x *RotateRelaySecretRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_understudy_v1_admin_proto_msgTypes[0]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RotateRelaySecretRequest.ProtoReflect.Descriptor instead.
+func (*RotateRelaySecretRequest) Descriptor() ([]byte, []int) {
+	return file_understudy_v1_admin_proto_rawDescGZIP(), []int{0}
+}
+
+type RotateRelaySecretResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RotateRelaySecretResponse) Reset() {
+	*x = RotateRelaySecretResponse{}
+	mi := &file_understudy_v1_admin_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RotateRelaySecretResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RotateRelaySecretResponse) ProtoMessage() {}
+
+func (x *RotateRelaySecretResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_understudy_v1_admin_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RotateRelaySecretResponse.ProtoReflect.Descriptor instead.
+func (*RotateRelaySecretResponse) Descriptor() ([]byte, []int) {
+	return file_understudy_v1_admin_proto_rawDescGZIP(), []int{1}
+}
+
 type StatusRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	unknownFields protoimpl.UnknownFields
@@ -29,7 +101,7 @@ type StatusRequest struct {
 
 func (x *StatusRequest) Reset() {
 	*x = StatusRequest{}
-	mi := &file_understudy_v1_admin_proto_msgTypes[0]
+	mi := &file_understudy_v1_admin_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -41,7 +113,7 @@ func (x *StatusRequest) String() string {
 func (*StatusRequest) ProtoMessage() {}
 
 func (x *StatusRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_understudy_v1_admin_proto_msgTypes[0]
+	mi := &file_understudy_v1_admin_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -54,7 +126,7 @@ func (x *StatusRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatusRequest.ProtoReflect.Descriptor instead.
 func (*StatusRequest) Descriptor() ([]byte, []int) {
-	return file_understudy_v1_admin_proto_rawDescGZIP(), []int{0}
+	return file_understudy_v1_admin_proto_rawDescGZIP(), []int{2}
 }
 
 type StatusResponse struct {
@@ -77,13 +149,18 @@ type StatusResponse struct {
 	ClientAddr        string                 `protobuf:"bytes,16,opt,name=client_addr,json=clientAddr,proto3" json:"client_addr,omitempty"`
 	AdminAddr         string                 `protobuf:"bytes,17,opt,name=admin_addr,json=adminAddr,proto3" json:"admin_addr,omitempty"`
 	LastLogIndex      uint64                 `protobuf:"varint,18,opt,name=last_log_index,json=lastLogIndex,proto3" json:"last_log_index,omitempty"`
-	unknownFields     protoimpl.UnknownFields
-	sizeCache         protoimpl.SizeCache
+	// format_level is the highest cluster level this node's build applies
+	// (0 from builds before levels: they apply level 1 only).
+	FormatLevel uint32 `protobuf:"varint,19,opt,name=format_level,json=formatLevel,proto3" json:"format_level,omitempty"`
+	// cluster_level is the level the cluster runs at, as this node has applied it.
+	ClusterLevel  uint32 `protobuf:"varint,20,opt,name=cluster_level,json=clusterLevel,proto3" json:"cluster_level,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *StatusResponse) Reset() {
 	*x = StatusResponse{}
-	mi := &file_understudy_v1_admin_proto_msgTypes[1]
+	mi := &file_understudy_v1_admin_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -95,7 +172,7 @@ func (x *StatusResponse) String() string {
 func (*StatusResponse) ProtoMessage() {}
 
 func (x *StatusResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_understudy_v1_admin_proto_msgTypes[1]
+	mi := &file_understudy_v1_admin_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -108,7 +185,7 @@ func (x *StatusResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatusResponse.ProtoReflect.Descriptor instead.
 func (*StatusResponse) Descriptor() ([]byte, []int) {
-	return file_understudy_v1_admin_proto_rawDescGZIP(), []int{1}
+	return file_understudy_v1_admin_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *StatusResponse) GetId() string {
@@ -237,6 +314,20 @@ func (x *StatusResponse) GetLastLogIndex() uint64 {
 	return 0
 }
 
+func (x *StatusResponse) GetFormatLevel() uint32 {
+	if x != nil {
+		return x.FormatLevel
+	}
+	return 0
+}
+
+func (x *StatusResponse) GetClusterLevel() uint32 {
+	if x != nil {
+		return x.ClusterLevel
+	}
+	return 0
+}
+
 type MembersRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	unknownFields protoimpl.UnknownFields
@@ -245,7 +336,7 @@ type MembersRequest struct {
 
 func (x *MembersRequest) Reset() {
 	*x = MembersRequest{}
-	mi := &file_understudy_v1_admin_proto_msgTypes[2]
+	mi := &file_understudy_v1_admin_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -257,7 +348,7 @@ func (x *MembersRequest) String() string {
 func (*MembersRequest) ProtoMessage() {}
 
 func (x *MembersRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_understudy_v1_admin_proto_msgTypes[2]
+	mi := &file_understudy_v1_admin_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -270,7 +361,7 @@ func (x *MembersRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MembersRequest.ProtoReflect.Descriptor instead.
 func (*MembersRequest) Descriptor() ([]byte, []int) {
-	return file_understudy_v1_admin_proto_rawDescGZIP(), []int{2}
+	return file_understudy_v1_admin_proto_rawDescGZIP(), []int{4}
 }
 
 type Member struct {
@@ -292,7 +383,7 @@ type Member struct {
 
 func (x *Member) Reset() {
 	*x = Member{}
-	mi := &file_understudy_v1_admin_proto_msgTypes[3]
+	mi := &file_understudy_v1_admin_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -304,7 +395,7 @@ func (x *Member) String() string {
 func (*Member) ProtoMessage() {}
 
 func (x *Member) ProtoReflect() protoreflect.Message {
-	mi := &file_understudy_v1_admin_proto_msgTypes[3]
+	mi := &file_understudy_v1_admin_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -317,7 +408,7 @@ func (x *Member) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Member.ProtoReflect.Descriptor instead.
 func (*Member) Descriptor() ([]byte, []int) {
-	return file_understudy_v1_admin_proto_rawDescGZIP(), []int{3}
+	return file_understudy_v1_admin_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *Member) GetId() string {
@@ -392,7 +483,7 @@ type MembersResponse struct {
 
 func (x *MembersResponse) Reset() {
 	*x = MembersResponse{}
-	mi := &file_understudy_v1_admin_proto_msgTypes[4]
+	mi := &file_understudy_v1_admin_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -404,7 +495,7 @@ func (x *MembersResponse) String() string {
 func (*MembersResponse) ProtoMessage() {}
 
 func (x *MembersResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_understudy_v1_admin_proto_msgTypes[4]
+	mi := &file_understudy_v1_admin_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -417,7 +508,7 @@ func (x *MembersResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MembersResponse.ProtoReflect.Descriptor instead.
 func (*MembersResponse) Descriptor() ([]byte, []int) {
-	return file_understudy_v1_admin_proto_rawDescGZIP(), []int{4}
+	return file_understudy_v1_admin_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *MembersResponse) GetMembers() []*Member {
@@ -443,7 +534,7 @@ type JoinRequest struct {
 
 func (x *JoinRequest) Reset() {
 	*x = JoinRequest{}
-	mi := &file_understudy_v1_admin_proto_msgTypes[5]
+	mi := &file_understudy_v1_admin_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -455,7 +546,7 @@ func (x *JoinRequest) String() string {
 func (*JoinRequest) ProtoMessage() {}
 
 func (x *JoinRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_understudy_v1_admin_proto_msgTypes[5]
+	mi := &file_understudy_v1_admin_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -468,7 +559,7 @@ func (x *JoinRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use JoinRequest.ProtoReflect.Descriptor instead.
 func (*JoinRequest) Descriptor() ([]byte, []int) {
-	return file_understudy_v1_admin_proto_rawDescGZIP(), []int{5}
+	return file_understudy_v1_admin_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *JoinRequest) GetId() string {
@@ -529,7 +620,7 @@ type JoinResponse struct {
 
 func (x *JoinResponse) Reset() {
 	*x = JoinResponse{}
-	mi := &file_understudy_v1_admin_proto_msgTypes[6]
+	mi := &file_understudy_v1_admin_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -541,7 +632,7 @@ func (x *JoinResponse) String() string {
 func (*JoinResponse) ProtoMessage() {}
 
 func (x *JoinResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_understudy_v1_admin_proto_msgTypes[6]
+	mi := &file_understudy_v1_admin_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -554,7 +645,7 @@ func (x *JoinResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use JoinResponse.ProtoReflect.Descriptor instead.
 func (*JoinResponse) Descriptor() ([]byte, []int) {
-	return file_understudy_v1_admin_proto_rawDescGZIP(), []int{6}
+	return file_understudy_v1_admin_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *JoinResponse) GetIndex() uint64 {
@@ -573,7 +664,7 @@ type PromoteRequest struct {
 
 func (x *PromoteRequest) Reset() {
 	*x = PromoteRequest{}
-	mi := &file_understudy_v1_admin_proto_msgTypes[7]
+	mi := &file_understudy_v1_admin_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -585,7 +676,7 @@ func (x *PromoteRequest) String() string {
 func (*PromoteRequest) ProtoMessage() {}
 
 func (x *PromoteRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_understudy_v1_admin_proto_msgTypes[7]
+	mi := &file_understudy_v1_admin_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -598,7 +689,7 @@ func (x *PromoteRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PromoteRequest.ProtoReflect.Descriptor instead.
 func (*PromoteRequest) Descriptor() ([]byte, []int) {
-	return file_understudy_v1_admin_proto_rawDescGZIP(), []int{7}
+	return file_understudy_v1_admin_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *PromoteRequest) GetId() string {
@@ -617,7 +708,7 @@ type PromoteResponse struct {
 
 func (x *PromoteResponse) Reset() {
 	*x = PromoteResponse{}
-	mi := &file_understudy_v1_admin_proto_msgTypes[8]
+	mi := &file_understudy_v1_admin_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -629,7 +720,7 @@ func (x *PromoteResponse) String() string {
 func (*PromoteResponse) ProtoMessage() {}
 
 func (x *PromoteResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_understudy_v1_admin_proto_msgTypes[8]
+	mi := &file_understudy_v1_admin_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -642,7 +733,7 @@ func (x *PromoteResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PromoteResponse.ProtoReflect.Descriptor instead.
 func (*PromoteResponse) Descriptor() ([]byte, []int) {
-	return file_understudy_v1_admin_proto_rawDescGZIP(), []int{8}
+	return file_understudy_v1_admin_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *PromoteResponse) GetIndex() uint64 {
@@ -661,7 +752,7 @@ type RemoveRequest struct {
 
 func (x *RemoveRequest) Reset() {
 	*x = RemoveRequest{}
-	mi := &file_understudy_v1_admin_proto_msgTypes[9]
+	mi := &file_understudy_v1_admin_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -673,7 +764,7 @@ func (x *RemoveRequest) String() string {
 func (*RemoveRequest) ProtoMessage() {}
 
 func (x *RemoveRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_understudy_v1_admin_proto_msgTypes[9]
+	mi := &file_understudy_v1_admin_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -686,7 +777,7 @@ func (x *RemoveRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RemoveRequest.ProtoReflect.Descriptor instead.
 func (*RemoveRequest) Descriptor() ([]byte, []int) {
-	return file_understudy_v1_admin_proto_rawDescGZIP(), []int{9}
+	return file_understudy_v1_admin_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *RemoveRequest) GetId() string {
@@ -705,7 +796,7 @@ type RemoveResponse struct {
 
 func (x *RemoveResponse) Reset() {
 	*x = RemoveResponse{}
-	mi := &file_understudy_v1_admin_proto_msgTypes[10]
+	mi := &file_understudy_v1_admin_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -717,7 +808,7 @@ func (x *RemoveResponse) String() string {
 func (*RemoveResponse) ProtoMessage() {}
 
 func (x *RemoveResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_understudy_v1_admin_proto_msgTypes[10]
+	mi := &file_understudy_v1_admin_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -730,7 +821,7 @@ func (x *RemoveResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RemoveResponse.ProtoReflect.Descriptor instead.
 func (*RemoveResponse) Descriptor() ([]byte, []int) {
-	return file_understudy_v1_admin_proto_rawDescGZIP(), []int{10}
+	return file_understudy_v1_admin_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *RemoveResponse) GetIndex() uint64 {
@@ -749,7 +840,7 @@ type TransferLeadershipRequest struct {
 
 func (x *TransferLeadershipRequest) Reset() {
 	*x = TransferLeadershipRequest{}
-	mi := &file_understudy_v1_admin_proto_msgTypes[11]
+	mi := &file_understudy_v1_admin_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -761,7 +852,7 @@ func (x *TransferLeadershipRequest) String() string {
 func (*TransferLeadershipRequest) ProtoMessage() {}
 
 func (x *TransferLeadershipRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_understudy_v1_admin_proto_msgTypes[11]
+	mi := &file_understudy_v1_admin_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -774,7 +865,7 @@ func (x *TransferLeadershipRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TransferLeadershipRequest.ProtoReflect.Descriptor instead.
 func (*TransferLeadershipRequest) Descriptor() ([]byte, []int) {
-	return file_understudy_v1_admin_proto_rawDescGZIP(), []int{11}
+	return file_understudy_v1_admin_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *TransferLeadershipRequest) GetTo() string {
@@ -795,7 +886,7 @@ type TransferLeadershipResponse struct {
 
 func (x *TransferLeadershipResponse) Reset() {
 	*x = TransferLeadershipResponse{}
-	mi := &file_understudy_v1_admin_proto_msgTypes[12]
+	mi := &file_understudy_v1_admin_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -807,7 +898,7 @@ func (x *TransferLeadershipResponse) String() string {
 func (*TransferLeadershipResponse) ProtoMessage() {}
 
 func (x *TransferLeadershipResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_understudy_v1_admin_proto_msgTypes[12]
+	mi := &file_understudy_v1_admin_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -820,7 +911,7 @@ func (x *TransferLeadershipResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TransferLeadershipResponse.ProtoReflect.Descriptor instead.
 func (*TransferLeadershipResponse) Descriptor() ([]byte, []int) {
-	return file_understudy_v1_admin_proto_rawDescGZIP(), []int{12}
+	return file_understudy_v1_admin_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *TransferLeadershipResponse) GetOldLeader() string {
@@ -852,7 +943,7 @@ type SnapshotRequest struct {
 
 func (x *SnapshotRequest) Reset() {
 	*x = SnapshotRequest{}
-	mi := &file_understudy_v1_admin_proto_msgTypes[13]
+	mi := &file_understudy_v1_admin_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -864,7 +955,7 @@ func (x *SnapshotRequest) String() string {
 func (*SnapshotRequest) ProtoMessage() {}
 
 func (x *SnapshotRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_understudy_v1_admin_proto_msgTypes[13]
+	mi := &file_understudy_v1_admin_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -877,7 +968,7 @@ func (x *SnapshotRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SnapshotRequest.ProtoReflect.Descriptor instead.
 func (*SnapshotRequest) Descriptor() ([]byte, []int) {
-	return file_understudy_v1_admin_proto_rawDescGZIP(), []int{13}
+	return file_understudy_v1_admin_proto_rawDescGZIP(), []int{15}
 }
 
 type SnapshotResponse struct {
@@ -890,7 +981,7 @@ type SnapshotResponse struct {
 
 func (x *SnapshotResponse) Reset() {
 	*x = SnapshotResponse{}
-	mi := &file_understudy_v1_admin_proto_msgTypes[14]
+	mi := &file_understudy_v1_admin_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -902,7 +993,7 @@ func (x *SnapshotResponse) String() string {
 func (*SnapshotResponse) ProtoMessage() {}
 
 func (x *SnapshotResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_understudy_v1_admin_proto_msgTypes[14]
+	mi := &file_understudy_v1_admin_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -915,7 +1006,7 @@ func (x *SnapshotResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SnapshotResponse.ProtoReflect.Descriptor instead.
 func (*SnapshotResponse) Descriptor() ([]byte, []int) {
-	return file_understudy_v1_admin_proto_rawDescGZIP(), []int{14}
+	return file_understudy_v1_admin_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *SnapshotResponse) GetIndex() uint64 {
@@ -940,7 +1031,7 @@ type BackupRequest struct {
 
 func (x *BackupRequest) Reset() {
 	*x = BackupRequest{}
-	mi := &file_understudy_v1_admin_proto_msgTypes[15]
+	mi := &file_understudy_v1_admin_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -952,7 +1043,7 @@ func (x *BackupRequest) String() string {
 func (*BackupRequest) ProtoMessage() {}
 
 func (x *BackupRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_understudy_v1_admin_proto_msgTypes[15]
+	mi := &file_understudy_v1_admin_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -965,7 +1056,7 @@ func (x *BackupRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BackupRequest.ProtoReflect.Descriptor instead.
 func (*BackupRequest) Descriptor() ([]byte, []int) {
-	return file_understudy_v1_admin_proto_rawDescGZIP(), []int{15}
+	return file_understudy_v1_admin_proto_rawDescGZIP(), []int{17}
 }
 
 // BackupChunk: the first chunk carries the header fields, the last one the
@@ -982,7 +1073,7 @@ type BackupChunk struct {
 
 func (x *BackupChunk) Reset() {
 	*x = BackupChunk{}
-	mi := &file_understudy_v1_admin_proto_msgTypes[16]
+	mi := &file_understudy_v1_admin_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -994,7 +1085,7 @@ func (x *BackupChunk) String() string {
 func (*BackupChunk) ProtoMessage() {}
 
 func (x *BackupChunk) ProtoReflect() protoreflect.Message {
-	mi := &file_understudy_v1_admin_proto_msgTypes[16]
+	mi := &file_understudy_v1_admin_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1007,7 +1098,7 @@ func (x *BackupChunk) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BackupChunk.ProtoReflect.Descriptor instead.
 func (*BackupChunk) Descriptor() ([]byte, []int) {
-	return file_understudy_v1_admin_proto_rawDescGZIP(), []int{16}
+	return file_understudy_v1_admin_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *BackupChunk) GetData() []byte {
@@ -1049,7 +1140,7 @@ type RestoreChunk struct {
 
 func (x *RestoreChunk) Reset() {
 	*x = RestoreChunk{}
-	mi := &file_understudy_v1_admin_proto_msgTypes[17]
+	mi := &file_understudy_v1_admin_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1061,7 +1152,7 @@ func (x *RestoreChunk) String() string {
 func (*RestoreChunk) ProtoMessage() {}
 
 func (x *RestoreChunk) ProtoReflect() protoreflect.Message {
-	mi := &file_understudy_v1_admin_proto_msgTypes[17]
+	mi := &file_understudy_v1_admin_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1074,7 +1165,7 @@ func (x *RestoreChunk) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RestoreChunk.ProtoReflect.Descriptor instead.
 func (*RestoreChunk) Descriptor() ([]byte, []int) {
-	return file_understudy_v1_admin_proto_rawDescGZIP(), []int{17}
+	return file_understudy_v1_admin_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *RestoreChunk) GetData() []byte {
@@ -1101,7 +1192,7 @@ type RestoreResponse struct {
 
 func (x *RestoreResponse) Reset() {
 	*x = RestoreResponse{}
-	mi := &file_understudy_v1_admin_proto_msgTypes[18]
+	mi := &file_understudy_v1_admin_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1113,7 +1204,7 @@ func (x *RestoreResponse) String() string {
 func (*RestoreResponse) ProtoMessage() {}
 
 func (x *RestoreResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_understudy_v1_admin_proto_msgTypes[18]
+	mi := &file_understudy_v1_admin_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1126,7 +1217,7 @@ func (x *RestoreResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RestoreResponse.ProtoReflect.Descriptor instead.
 func (*RestoreResponse) Descriptor() ([]byte, []int) {
-	return file_understudy_v1_admin_proto_rawDescGZIP(), []int{18}
+	return file_understudy_v1_admin_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *RestoreResponse) GetKeys() int64 {
@@ -1147,8 +1238,10 @@ var File_understudy_v1_admin_proto protoreflect.FileDescriptor
 
 const file_understudy_v1_admin_proto_rawDesc = "" +
 	"\n" +
-	"\x19understudy/v1/admin.proto\x12\runderstudy.v1\"\x0f\n" +
-	"\rStatusRequest\"\xdd\x04\n" +
+	"\x19understudy/v1/admin.proto\x12\runderstudy.v1\"\x1a\n" +
+	"\x18RotateRelaySecretRequest\"\x1b\n" +
+	"\x19RotateRelaySecretResponse\"\x0f\n" +
+	"\rStatusRequest\"\xa5\x05\n" +
 	"\x0eStatusResponse\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04role\x18\x02 \x01(\tR\x04role\x12\x12\n" +
@@ -1170,7 +1263,9 @@ const file_understudy_v1_admin_proto_rawDesc = "" +
 	"clientAddr\x12\x1d\n" +
 	"\n" +
 	"admin_addr\x18\x11 \x01(\tR\tadminAddr\x12$\n" +
-	"\x0elast_log_index\x18\x12 \x01(\x04R\flastLogIndex\"\x10\n" +
+	"\x0elast_log_index\x18\x12 \x01(\x04R\flastLogIndex\x12!\n" +
+	"\fformat_level\x18\x13 \x01(\rR\vformatLevel\x12#\n" +
+	"\rcluster_level\x18\x14 \x01(\rR\fclusterLevel\"\x10\n" +
 	"\x0eMembersRequest\"\x99\x02\n" +
 	"\x06Member\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1b\n" +
@@ -1230,7 +1325,7 @@ const file_understudy_v1_admin_proto_rawDesc = "" +
 	"\x06sha256\x18\x02 \x01(\tR\x06sha256\";\n" +
 	"\x0fRestoreResponse\x12\x12\n" +
 	"\x04keys\x18\x01 \x01(\x03R\x04keys\x12\x14\n" +
-	"\x05index\x18\x02 \x01(\x04R\x05index2\xb2\x05\n" +
+	"\x05index\x18\x02 \x01(\x04R\x05index2\x9a\x06\n" +
 	"\x05Admin\x12E\n" +
 	"\x06Status\x12\x1c.understudy.v1.StatusRequest\x1a\x1d.understudy.v1.StatusResponse\x12H\n" +
 	"\aMembers\x12\x1d.understudy.v1.MembersRequest\x1a\x1e.understudy.v1.MembersResponse\x12?\n" +
@@ -1240,7 +1335,8 @@ const file_understudy_v1_admin_proto_rawDesc = "" +
 	"\x12TransferLeadership\x12(.understudy.v1.TransferLeadershipRequest\x1a).understudy.v1.TransferLeadershipResponse\x12K\n" +
 	"\bSnapshot\x12\x1e.understudy.v1.SnapshotRequest\x1a\x1f.understudy.v1.SnapshotResponse\x12D\n" +
 	"\x06Backup\x12\x1c.understudy.v1.BackupRequest\x1a\x1a.understudy.v1.BackupChunk0\x01\x12H\n" +
-	"\aRestore\x12\x1b.understudy.v1.RestoreChunk\x1a\x1e.understudy.v1.RestoreResponse(\x01B>Z<github.com/understudy/understudy/proto/understudy/v1;adminpbb\x06proto3"
+	"\aRestore\x12\x1b.understudy.v1.RestoreChunk\x1a\x1e.understudy.v1.RestoreResponse(\x01\x12f\n" +
+	"\x11RotateRelaySecret\x12'.understudy.v1.RotateRelaySecretRequest\x1a(.understudy.v1.RotateRelaySecretResponseB>Z<github.com/understudy/understudy/proto/understudy/v1;adminpbb\x06proto3"
 
 var (
 	file_understudy_v1_admin_proto_rawDescOnce sync.Once
@@ -1254,50 +1350,54 @@ func file_understudy_v1_admin_proto_rawDescGZIP() []byte {
 	return file_understudy_v1_admin_proto_rawDescData
 }
 
-var file_understudy_v1_admin_proto_msgTypes = make([]protoimpl.MessageInfo, 19)
+var file_understudy_v1_admin_proto_msgTypes = make([]protoimpl.MessageInfo, 21)
 var file_understudy_v1_admin_proto_goTypes = []any{
-	(*StatusRequest)(nil),              // 0: understudy.v1.StatusRequest
-	(*StatusResponse)(nil),             // 1: understudy.v1.StatusResponse
-	(*MembersRequest)(nil),             // 2: understudy.v1.MembersRequest
-	(*Member)(nil),                     // 3: understudy.v1.Member
-	(*MembersResponse)(nil),            // 4: understudy.v1.MembersResponse
-	(*JoinRequest)(nil),                // 5: understudy.v1.JoinRequest
-	(*JoinResponse)(nil),               // 6: understudy.v1.JoinResponse
-	(*PromoteRequest)(nil),             // 7: understudy.v1.PromoteRequest
-	(*PromoteResponse)(nil),            // 8: understudy.v1.PromoteResponse
-	(*RemoveRequest)(nil),              // 9: understudy.v1.RemoveRequest
-	(*RemoveResponse)(nil),             // 10: understudy.v1.RemoveResponse
-	(*TransferLeadershipRequest)(nil),  // 11: understudy.v1.TransferLeadershipRequest
-	(*TransferLeadershipResponse)(nil), // 12: understudy.v1.TransferLeadershipResponse
-	(*SnapshotRequest)(nil),            // 13: understudy.v1.SnapshotRequest
-	(*SnapshotResponse)(nil),           // 14: understudy.v1.SnapshotResponse
-	(*BackupRequest)(nil),              // 15: understudy.v1.BackupRequest
-	(*BackupChunk)(nil),                // 16: understudy.v1.BackupChunk
-	(*RestoreChunk)(nil),               // 17: understudy.v1.RestoreChunk
-	(*RestoreResponse)(nil),            // 18: understudy.v1.RestoreResponse
+	(*RotateRelaySecretRequest)(nil),   // 0: understudy.v1.RotateRelaySecretRequest
+	(*RotateRelaySecretResponse)(nil),  // 1: understudy.v1.RotateRelaySecretResponse
+	(*StatusRequest)(nil),              // 2: understudy.v1.StatusRequest
+	(*StatusResponse)(nil),             // 3: understudy.v1.StatusResponse
+	(*MembersRequest)(nil),             // 4: understudy.v1.MembersRequest
+	(*Member)(nil),                     // 5: understudy.v1.Member
+	(*MembersResponse)(nil),            // 6: understudy.v1.MembersResponse
+	(*JoinRequest)(nil),                // 7: understudy.v1.JoinRequest
+	(*JoinResponse)(nil),               // 8: understudy.v1.JoinResponse
+	(*PromoteRequest)(nil),             // 9: understudy.v1.PromoteRequest
+	(*PromoteResponse)(nil),            // 10: understudy.v1.PromoteResponse
+	(*RemoveRequest)(nil),              // 11: understudy.v1.RemoveRequest
+	(*RemoveResponse)(nil),             // 12: understudy.v1.RemoveResponse
+	(*TransferLeadershipRequest)(nil),  // 13: understudy.v1.TransferLeadershipRequest
+	(*TransferLeadershipResponse)(nil), // 14: understudy.v1.TransferLeadershipResponse
+	(*SnapshotRequest)(nil),            // 15: understudy.v1.SnapshotRequest
+	(*SnapshotResponse)(nil),           // 16: understudy.v1.SnapshotResponse
+	(*BackupRequest)(nil),              // 17: understudy.v1.BackupRequest
+	(*BackupChunk)(nil),                // 18: understudy.v1.BackupChunk
+	(*RestoreChunk)(nil),               // 19: understudy.v1.RestoreChunk
+	(*RestoreResponse)(nil),            // 20: understudy.v1.RestoreResponse
 }
 var file_understudy_v1_admin_proto_depIdxs = []int32{
-	3,  // 0: understudy.v1.MembersResponse.members:type_name -> understudy.v1.Member
-	0,  // 1: understudy.v1.Admin.Status:input_type -> understudy.v1.StatusRequest
-	2,  // 2: understudy.v1.Admin.Members:input_type -> understudy.v1.MembersRequest
-	5,  // 3: understudy.v1.Admin.Join:input_type -> understudy.v1.JoinRequest
-	7,  // 4: understudy.v1.Admin.Promote:input_type -> understudy.v1.PromoteRequest
-	9,  // 5: understudy.v1.Admin.Remove:input_type -> understudy.v1.RemoveRequest
-	11, // 6: understudy.v1.Admin.TransferLeadership:input_type -> understudy.v1.TransferLeadershipRequest
-	13, // 7: understudy.v1.Admin.Snapshot:input_type -> understudy.v1.SnapshotRequest
-	15, // 8: understudy.v1.Admin.Backup:input_type -> understudy.v1.BackupRequest
-	17, // 9: understudy.v1.Admin.Restore:input_type -> understudy.v1.RestoreChunk
-	1,  // 10: understudy.v1.Admin.Status:output_type -> understudy.v1.StatusResponse
-	4,  // 11: understudy.v1.Admin.Members:output_type -> understudy.v1.MembersResponse
-	6,  // 12: understudy.v1.Admin.Join:output_type -> understudy.v1.JoinResponse
-	8,  // 13: understudy.v1.Admin.Promote:output_type -> understudy.v1.PromoteResponse
-	10, // 14: understudy.v1.Admin.Remove:output_type -> understudy.v1.RemoveResponse
-	12, // 15: understudy.v1.Admin.TransferLeadership:output_type -> understudy.v1.TransferLeadershipResponse
-	14, // 16: understudy.v1.Admin.Snapshot:output_type -> understudy.v1.SnapshotResponse
-	16, // 17: understudy.v1.Admin.Backup:output_type -> understudy.v1.BackupChunk
-	18, // 18: understudy.v1.Admin.Restore:output_type -> understudy.v1.RestoreResponse
-	10, // [10:19] is the sub-list for method output_type
-	1,  // [1:10] is the sub-list for method input_type
+	5,  // 0: understudy.v1.MembersResponse.members:type_name -> understudy.v1.Member
+	2,  // 1: understudy.v1.Admin.Status:input_type -> understudy.v1.StatusRequest
+	4,  // 2: understudy.v1.Admin.Members:input_type -> understudy.v1.MembersRequest
+	7,  // 3: understudy.v1.Admin.Join:input_type -> understudy.v1.JoinRequest
+	9,  // 4: understudy.v1.Admin.Promote:input_type -> understudy.v1.PromoteRequest
+	11, // 5: understudy.v1.Admin.Remove:input_type -> understudy.v1.RemoveRequest
+	13, // 6: understudy.v1.Admin.TransferLeadership:input_type -> understudy.v1.TransferLeadershipRequest
+	15, // 7: understudy.v1.Admin.Snapshot:input_type -> understudy.v1.SnapshotRequest
+	17, // 8: understudy.v1.Admin.Backup:input_type -> understudy.v1.BackupRequest
+	19, // 9: understudy.v1.Admin.Restore:input_type -> understudy.v1.RestoreChunk
+	0,  // 10: understudy.v1.Admin.RotateRelaySecret:input_type -> understudy.v1.RotateRelaySecretRequest
+	3,  // 11: understudy.v1.Admin.Status:output_type -> understudy.v1.StatusResponse
+	6,  // 12: understudy.v1.Admin.Members:output_type -> understudy.v1.MembersResponse
+	8,  // 13: understudy.v1.Admin.Join:output_type -> understudy.v1.JoinResponse
+	10, // 14: understudy.v1.Admin.Promote:output_type -> understudy.v1.PromoteResponse
+	12, // 15: understudy.v1.Admin.Remove:output_type -> understudy.v1.RemoveResponse
+	14, // 16: understudy.v1.Admin.TransferLeadership:output_type -> understudy.v1.TransferLeadershipResponse
+	16, // 17: understudy.v1.Admin.Snapshot:output_type -> understudy.v1.SnapshotResponse
+	18, // 18: understudy.v1.Admin.Backup:output_type -> understudy.v1.BackupChunk
+	20, // 19: understudy.v1.Admin.Restore:output_type -> understudy.v1.RestoreResponse
+	1,  // 20: understudy.v1.Admin.RotateRelaySecret:output_type -> understudy.v1.RotateRelaySecretResponse
+	11, // [11:21] is the sub-list for method output_type
+	1,  // [1:11] is the sub-list for method input_type
 	1,  // [1:1] is the sub-list for extension type_name
 	1,  // [1:1] is the sub-list for extension extendee
 	0,  // [0:1] is the sub-list for field type_name
@@ -1314,7 +1414,7 @@ func file_understudy_v1_admin_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_understudy_v1_admin_proto_rawDesc), len(file_understudy_v1_admin_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   19,
+			NumMessages:   21,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

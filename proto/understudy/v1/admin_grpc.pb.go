@@ -28,6 +28,7 @@ const (
 	Admin_Snapshot_FullMethodName           = "/understudy.v1.Admin/Snapshot"
 	Admin_Backup_FullMethodName             = "/understudy.v1.Admin/Backup"
 	Admin_Restore_FullMethodName            = "/understudy.v1.Admin/Restore"
+	Admin_RotateRelaySecret_FullMethodName  = "/understudy.v1.Admin/RotateRelaySecret"
 )
 
 // AdminClient is the client API for Admin service.
@@ -56,6 +57,9 @@ type AdminClient interface {
 	Backup(ctx context.Context, in *BackupRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[BackupChunk], error)
 	// Restore replaces the cluster's state with a backup, through Raft.
 	Restore(ctx context.Context, opts ...grpc.CallOption) (grpc.ClientStreamingClient[RestoreChunk, RestoreResponse], error)
+	// RotateRelaySecret replaces the secret followers prove membership with
+	// when they relay their clients' commands to the leader.
+	RotateRelaySecret(ctx context.Context, in *RotateRelaySecretRequest, opts ...grpc.CallOption) (*RotateRelaySecretResponse, error)
 }
 
 type adminClient struct {
@@ -168,6 +172,16 @@ func (c *adminClient) Restore(ctx context.Context, opts ...grpc.CallOption) (grp
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type Admin_RestoreClient = grpc.ClientStreamingClient[RestoreChunk, RestoreResponse]
 
+func (c *adminClient) RotateRelaySecret(ctx context.Context, in *RotateRelaySecretRequest, opts ...grpc.CallOption) (*RotateRelaySecretResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(RotateRelaySecretResponse)
+	err := c.cc.Invoke(ctx, Admin_RotateRelaySecret_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // AdminServer is the server API for Admin service.
 // All implementations must embed UnimplementedAdminServer
 // for forward compatibility.
@@ -194,6 +208,9 @@ type AdminServer interface {
 	Backup(*BackupRequest, grpc.ServerStreamingServer[BackupChunk]) error
 	// Restore replaces the cluster's state with a backup, through Raft.
 	Restore(grpc.ClientStreamingServer[RestoreChunk, RestoreResponse]) error
+	// RotateRelaySecret replaces the secret followers prove membership with
+	// when they relay their clients' commands to the leader.
+	RotateRelaySecret(context.Context, *RotateRelaySecretRequest) (*RotateRelaySecretResponse, error)
 	mustEmbedUnimplementedAdminServer()
 }
 
@@ -230,6 +247,9 @@ func (UnimplementedAdminServer) Backup(*BackupRequest, grpc.ServerStreamingServe
 }
 func (UnimplementedAdminServer) Restore(grpc.ClientStreamingServer[RestoreChunk, RestoreResponse]) error {
 	return status.Error(codes.Unimplemented, "method Restore not implemented")
+}
+func (UnimplementedAdminServer) RotateRelaySecret(context.Context, *RotateRelaySecretRequest) (*RotateRelaySecretResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method RotateRelaySecret not implemented")
 }
 func (UnimplementedAdminServer) mustEmbedUnimplementedAdminServer() {}
 func (UnimplementedAdminServer) testEmbeddedByValue()               {}
@@ -396,6 +416,24 @@ func _Admin_Restore_Handler(srv interface{}, stream grpc.ServerStream) error {
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type Admin_RestoreServer = grpc.ClientStreamingServer[RestoreChunk, RestoreResponse]
 
+func _Admin_RotateRelaySecret_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RotateRelaySecretRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AdminServer).RotateRelaySecret(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Admin_RotateRelaySecret_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AdminServer).RotateRelaySecret(ctx, req.(*RotateRelaySecretRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // Admin_ServiceDesc is the grpc.ServiceDesc for Admin service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -430,6 +468,10 @@ var Admin_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "Snapshot",
 			Handler:    _Admin_Snapshot_Handler,
+		},
+		{
+			MethodName: "RotateRelaySecret",
+			Handler:    _Admin_RotateRelaySecret_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{
