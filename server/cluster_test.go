@@ -1,4 +1,4 @@
-package server
+package server_test
 
 import (
 	"context"
@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/understudy/understudy/server"
 )
 
 // Writes through the leader and through each follower (forwarded) are read
@@ -22,31 +24,31 @@ func TestCluster_InMem_WritesReplicateAndConverge(t *testing.T) {
 
 	clients := map[string]*respClient{}
 	for _, n := range nodes {
-		clients[n.id] = mustClient(t, n.clientAddr())
+		clients[n.ID] = mustClient(t, n.ClientAddr())
 	}
 	for _, via := range nodes {
-		c := clients[via.id]
+		c := clients[via.ID]
 		for i := range 20 {
-			key := fmt.Sprintf("%s-key-%d", via.id, i)
-			c.mustReply(t, okReply(), "SET", key, "v-"+key)
+			key := fmt.Sprintf("%s-key-%d", via.ID, i)
+			c.MustReply(t, okReply(), "SET", key, "v-"+key)
 		}
-		c.mustReply(t, intReply(1), "INCR", via.id+"-counter")
-		c.mustReply(t, intReply(5), "APPEND", via.id+"-str", "hello")
+		c.MustReply(t, intReply(1), "INCR", via.ID+"-counter")
+		c.MustReply(t, intReply(5), "APPEND", via.ID+"-str", "hello")
 	}
 	// Every node answers every key the same way (followers forward reads).
 	for _, reader := range nodes {
-		c := clients[reader.id]
+		c := clients[reader.ID]
 		for _, via := range nodes {
 			for i := range 20 {
-				key := fmt.Sprintf("%s-key-%d", via.id, i)
-				c.mustReply(t, bulkReply("v-"+key), "GET", key)
+				key := fmt.Sprintf("%s-key-%d", via.ID, i)
+				c.MustReply(t, bulkReply("v-"+key), "GET", key)
 			}
-			c.mustReply(t, bulkReply("1"), "GET", via.id+"-counter")
-			c.mustReply(t, bulkReply("hello"), "GET", via.id+"-str")
+			c.MustReply(t, bulkReply("1"), "GET", via.ID+"-counter")
+			c.MustReply(t, bulkReply("hello"), "GET", via.ID+"-str")
 		}
-		c.mustReply(t, intReply(3*22), "DBSIZE")
+		c.MustReply(t, intReply(3*22), "DBSIZE")
 	}
-	if !l.s.Node.IsLeader() {
+	if !l.S.Node.IsLeader() {
 		t.Fatalf("leadership moved during a calm test: %s", describe(nodes))
 	}
 	checkConvergence(t, nodes)
@@ -154,7 +156,7 @@ func TestCluster_FollowerForwardingPipelinePreservesOrder(t *testing.T) {
 					var got []string
 					switch client {
 					case "raw":
-						rs, err := mustClient(t, target.clientAddr()).Pipeline(cmds)
+						rs, err := mustClient(t, target.ClientAddr()).Pipeline(cmds)
 						if err != nil {
 							t.Fatalf("round %d: pipeline: %v (after %d replies)", round, err, len(rs))
 						}
@@ -162,9 +164,9 @@ func TestCluster_FollowerForwardingPipelinePreservesOrder(t *testing.T) {
 							got = append(got, r.String())
 						}
 					case "go-redis-resp2":
-						got = goRedisPipeline(t, target.clientAddr(), 2, cmds)
+						got = goRedisPipeline(t, target.ClientAddr(), 2, cmds)
 					case "go-redis-resp3":
-						got = goRedisPipeline(t, target.clientAddr(), 3, cmds)
+						got = goRedisPipeline(t, target.ClientAddr(), 3, cmds)
 					}
 					model := pipeModel{}
 					for i, cmd := range cmds {
@@ -230,43 +232,43 @@ func goRedisPipeline(t *testing.T, addr string, protocol int, cmds [][]string) [
 // In redirect mode a follower answers data commands with MOVED to the
 // leader's client address and answers node-local commands itself.
 func TestCluster_RedirectMode(t *testing.T) {
-	nodes := startCluster(t, 3, withStableTiming(), withConfig(func(c *Config) { c.FollowerMode = "redirect" }))
+	nodes := startCluster(t, 3, withStableTiming(), withConfig(func(c *server.Config) { c.FollowerMode = "redirect" }))
 	l := leader(t, nodes)
-	lc := mustClient(t, l.clientAddr())
-	lc.mustReply(t, okReply(), "SET", "k", "v")
-	lc.mustReply(t, bulkReply("v"), "GET", "k")
-	if r := lc.mustDo(t, "ROLE"); len(r.Arr) == 0 || r.Arr[0].Str != "master" {
+	lc := mustClient(t, l.ClientAddr())
+	lc.MustReply(t, okReply(), "SET", "k", "v")
+	lc.MustReply(t, bulkReply("v"), "GET", "k")
+	if r := lc.MustDo(t, "ROLE"); len(r.Arr) == 0 || r.Arr[0].Str != "master" {
 		t.Fatalf("leader ROLE: got %s, want master first", r)
 	}
 
-	moved := "MOVED 0 " + l.clientAddr()
+	moved := "MOVED 0 " + l.ClientAddr()
 	for _, f := range followers(nodes, l) {
-		c := mustClient(t, f.clientAddr())
+		c := mustClient(t, f.ClientAddr())
 		for _, cmd := range [][]string{{"SET", "k", "other"}, {"GET", "k"}, {"INCR", "n"}, {"DEL", "k"}} {
-			r := c.mustDo(t, cmd...)
-			if !r.isErr() || r.Str != moved {
-				t.Fatalf("follower %s %q: got %s, want -%s", f.id, cmd, r, moved)
+			r := c.MustDo(t, cmd...)
+			if !r.IsErr() || r.Str != moved {
+				t.Fatalf("follower %s %q: got %s, want -%s", f.ID, cmd, r, moved)
 			}
 		}
-		c.mustReply(t, reply{Kind: '+', Str: "PONG"}, "PING")
-		c.mustReply(t, bulkReply("hi"), "ECHO", "hi")
+		c.MustReply(t, reply{Kind: '+', Str: "PONG"}, "PING")
+		c.MustReply(t, bulkReply("hi"), "ECHO", "hi")
 
-		role := c.mustDo(t, "ROLE")
-		host, port, _ := strings.Cut(l.clientAddr(), ":")
+		role := c.MustDo(t, "ROLE")
+		host, port, _ := strings.Cut(l.ClientAddr(), ":")
 		if len(role.Arr) != 5 || role.Arr[0].Str != "slave" || role.Arr[1].Str != host ||
 			strconv.FormatInt(role.Arr[2].Int, 10) != port || role.Arr[3].Str != "connected" {
-			t.Fatalf("follower %s ROLE: got %s, want [slave %s %s connected offset]", f.id, role, host, port)
+			t.Fatalf("follower %s ROLE: got %s, want [slave %s %s connected offset]", f.ID, role, host, port)
 		}
-		info := c.mustDo(t, "INFO", "replication")
-		for _, want := range []string{"role:slave\r\n", "raft_node_id:" + f.id + "\r\n", "raft_leader_client_addr:" + l.clientAddr() + "\r\n"} {
+		info := c.MustDo(t, "INFO", "replication")
+		for _, want := range []string{"role:slave\r\n", "raft_node_id:" + f.ID + "\r\n", "raft_leader_client_addr:" + l.ClientAddr() + "\r\n"} {
 			if info.Kind != '$' || !strings.Contains(info.Str, want) {
-				t.Fatalf("follower %s INFO replication: %q lacks %q", f.id, info.Str, want)
+				t.Fatalf("follower %s INFO replication: %q lacks %q", f.ID, info.Str, want)
 			}
 		}
 	}
 	// The redirects changed nothing.
-	lc.mustReply(t, bulkReply("v"), "GET", "k")
-	lc.mustReply(t, intReply(0), "EXISTS", "n")
+	lc.MustReply(t, bulkReply("v"), "GET", "k")
+	lc.MustReply(t, intReply(0), "EXISTS", "n")
 	checkConvergence(t, nodes)
 }
 
@@ -277,11 +279,11 @@ func TestCluster_NewLeaderServesNoStaleRead(t *testing.T) {
 	counter := 0
 	for round, change := range []string{"transfer", "crash"} {
 		l := leader(t, nodes)
-		lc := mustClient(t, l.clientAddr())
+		lc := mustClient(t, l.ClientAddr())
 		// Acknowledged writes: a counter bumped one at a time and a batch of keys.
 		for range 30 {
 			counter++
-			lc.mustReply(t, intReply(int64(counter)), "INCR", "counter")
+			lc.MustReply(t, intReply(int64(counter)), "INCR", "counter")
 		}
 		var cmds [][]string
 		for i := range 100 {
@@ -300,15 +302,15 @@ func TestCluster_NewLeaderServesNoStaleRead(t *testing.T) {
 		// Clients on the would-be successors, connected before the change.
 		var readers []*respClient
 		for _, f := range followers(nodes, l) {
-			readers = append(readers, mustClient(t, f.clientAddr()))
+			readers = append(readers, mustClient(t, f.ClientAddr()))
 		}
 		switch change {
 		case "transfer":
-			if err := l.s.Node.Raft().LeadershipTransfer().Error(); err != nil {
+			if err := l.S.Node.Raft().LeadershipTransfer().Error(); err != nil {
 				t.Fatalf("leadership transfer: %v", err)
 			}
 		case "crash":
-			l.kill(t, nodes)
+			l.Kill(t)
 		}
 
 		// Poll until some survivor answers with data; until then only
@@ -319,13 +321,13 @@ func TestCluster_NewLeaderServesNoStaleRead(t *testing.T) {
 			for _, c := range readers {
 				r, err := c.Do("GET", "counter")
 				if err != nil {
-					t.Fatalf("round %d: GET counter on %s: %v", round, c.addr, err)
+					t.Fatalf("round %d: GET counter on %s: %v", round, c.Addr, err)
 				}
-				if r.errPrefix("TRYAGAIN") {
+				if r.ErrPrefix("TRYAGAIN") {
 					continue
 				}
 				if r.String() != strconv.Quote(want) {
-					t.Fatalf("round %d (%s): stale read on %s: counter=%s, want %s\n%s", round, change, c.addr, r, want, describe(nodes))
+					t.Fatalf("round %d (%s): stale read on %s: counter=%s, want %s\n%s", round, change, c.Addr, r, want, describe(nodes))
 				}
 				answered++
 			}
@@ -343,10 +345,10 @@ func TestCluster_NewLeaderServesNoStaleRead(t *testing.T) {
 		rs = pipelineOnLeader(t, nodes, gets)
 		for i, r := range rs {
 			if r.String() != strconv.Quote(fmt.Sprintf("v%d", i)) {
-				t.Fatalf("round %d: new leader %s lost acknowledged r%d-k%d: got %s", round, nl.id, round, i, r)
+				t.Fatalf("round %d: new leader %s lost acknowledged r%d-k%d: got %s", round, nl.ID, round, i, r)
 			}
 		}
-		mustClient(t, nl.clientAddr()).mustReply(t, bulkReply(want), "GET", "counter")
+		mustClient(t, nl.ClientAddr()).MustReply(t, bulkReply(want), "GET", "counter")
 	}
 	checkConvergence(t, nodes)
 }
@@ -356,15 +358,15 @@ func TestCluster_NewLeaderServesNoStaleRead(t *testing.T) {
 func TestCluster_LinearizableReadsBatched(t *testing.T) {
 	nodes := startCluster(t, 3, withStableTiming())
 	l := leader(t, nodes)
-	lc := mustClient(t, l.clientAddr())
+	lc := mustClient(t, l.ClientAddr())
 	for i := 1; i <= 50; i++ {
-		lc.mustReply(t, okReply(), "SET", "latest", fmt.Sprintf("v%d", i))
+		lc.MustReply(t, okReply(), "SET", "latest", fmt.Sprintf("v%d", i))
 	}
 
 	const readers = 100
 	clients := make([]*respClient, readers)
 	for i := range clients {
-		clients[i] = mustClient(t, l.clientAddr())
+		clients[i] = mustClient(t, l.ClientAddr())
 	}
 	var wg sync.WaitGroup
 	start := make(chan struct{})
@@ -387,7 +389,7 @@ func TestCluster_LinearizableReadsBatched(t *testing.T) {
 	wg.Wait()
 
 	// The same through one go-redis client with a pool of 100 connections.
-	rdb := redis.NewClient(&redis.Options{Addr: l.clientAddr(), MaxRetries: -1, PoolSize: readers})
+	rdb := redis.NewClient(&redis.Options{Addr: l.ClientAddr(), MaxRetries: -1, PoolSize: readers})
 	defer rdb.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -472,10 +474,10 @@ func TestCluster_InMem_EmptyRaftAddrFollowersStillRegister(t *testing.T) {
 	waitMetaRecorded(t, nodes, 5*time.Second)
 	// ROLE lists the replicas the leader has found connected (its background
 	// status calls, about every 100ms until all are).
-	c := mustClient(t, l.clientAddr())
+	c := mustClient(t, l.ClientAddr())
 	var role reply
 	waitFor(t, 5*time.Second, func() bool {
-		role = c.mustDo(t, "ROLE")
+		role = c.MustDo(t, "ROLE")
 		return len(role.Arr) == 3 && len(role.Arr[2].Arr) == 2
 	}, "leader ROLE: got %v, want two replicas", &role)
 	for _, rep := range role.Arr[2].Arr {

@@ -10,12 +10,10 @@ import (
 	"time"
 
 	"github.com/hashicorp/raft"
+	"github.com/understudy/understudy/fsm"
 	"github.com/understudy/understudy/node"
 	"github.com/understudy/understudy/resp"
 )
-
-// Version is the Understudy release, reported by INFO and status.
-const Version = "0.1.0"
 
 // Config is every setting of a node. The CLI fills it from flags and
 // UNDERSTUDY_* environment variables; zero values take Defaults.
@@ -45,6 +43,15 @@ type Config struct {
 	Join string
 	// JoinNonVoter joins as a non-voter (promote it once it has caught up).
 	JoinNonVoter bool
+	// With both Peers and Join (a StatefulSet's pods, bootstrap.go): a node
+	// named in Peers whose data directory is new bootstraps only once every
+	// address in Join has answered that it holds no cluster, and joins if
+	// any does; a node not named in Peers joins.
+
+	// ShutdownDelay is how long a node told to stop keeps serving, with
+	// /readyz answering not ready, before it drains its clients: time for
+	// load balancers (Kubernetes endpoints) to stop sending new clients here.
+	ShutdownDelay time.Duration
 
 	FollowerMode string // forward or redirect
 	// MetricsAddr, if set, serves /metrics, /livez, /readyz and /debug/pprof over HTTP.
@@ -88,6 +95,13 @@ type Config struct {
 	SnapshotInterval   time.Duration
 	TrailingLogs       uint64
 	MaxAppendEntries   int
+	// LogStore is the Raft log's store: wal (segment files under
+	// <data-dir>/wal) or bolt (raft.db); empty: the data directory's, or
+	// wal for a new node. raft.db is the stable store either way.
+	LogStore string
+	// MaxEntryBytes bounds one write: a larger command is refused with an
+	// error naming the limit, before it is proposed.
+	MaxEntryBytes ByteSize
 	// MaxInflight bounds log entries proposed but not yet applied.
 	MaxInflight int
 	// GroupWait bounds how long a write may wait for the rest of a busy
@@ -101,6 +115,13 @@ type Config struct {
 	// Client, memory and write-queue limits (limits.go; Redis's names).
 	// MaxClients bounds client connections (followers' relays excluded).
 	MaxClients int
+	// reportLevel, when set, is the format level the node reports instead of
+	// its build's: a test stands in for a member still on an older build.
+	reportLevel uint32
+	// Databases is how many databases clients may SELECT (Redis's
+	// "databases"). It takes effect when the cluster first reaches level 2:
+	// the leader that raises the level fixes it for the cluster's life.
+	Databases int
 	// Timeout closes clients idle this long (0: never).
 	Timeout time.Duration
 	// ClientWriteTimeout closes a client that takes no reply data this long (0: never).
@@ -138,12 +159,15 @@ func Defaults() Config {
 		SnapshotInterval:   nd.SnapshotInterval,
 		TrailingLogs:       nd.TrailingLogs,
 		MaxAppendEntries:   nd.MaxAppendEntries,
+		LogStore:           nd.LogStore,
+		MaxEntryBytes:      ByteSize(nd.MaxEntryBytes),
 		MaxInflight:        nd.MaxInflight,
 		GroupWait:          nd.GroupWait,
 		MaxBulkLen:         512 << 20,
 		MaxArgs:            1 << 20,
 		MaxInlineLen:       64 << 10,
 		MaxClients:         10000,
+		Databases:          16,
 		ClientWriteTimeout: 60 * time.Second,
 		PubSubOutputLimit:  defaultPubSubLimit,
 		MaxQueue:           nd.MaxQueue,
@@ -165,6 +189,9 @@ func (c *Config) Validate() error {
 	}
 	if c.DataDir == "" && !c.InMemory {
 		errs = append(errs, errors.New("--data-dir is required"))
+	}
+	if c.Databases < 1 || c.Databases > fsm.MaxDatabases {
+		errs = append(errs, fmt.Errorf("--databases %d: must be 1 to %d", c.Databases, fsm.MaxDatabases))
 	}
 	for name, addr := range map[string]string{"--client-addr": c.ClientAddr, "--raft-addr": c.RaftAddr} {
 		if addr == "" && (name != "--raft-addr" || c.Transport == nil) {
@@ -191,11 +218,14 @@ func (c *Config) Validate() error {
 	if _, err := node.ParsePeers(c.Peers); err != nil {
 		errs = append(errs, fmt.Errorf("--peers: %w", err))
 	}
-	if c.Peers != "" && c.Join != "" {
-		errs = append(errs, errors.New("--peers and --join are exclusive: bootstrap a new cluster or join a running one"))
+	if c.ShutdownDelay < 0 {
+		errs = append(errs, fmt.Errorf("--shutdown-delay %s: must not be negative", c.ShutdownDelay))
 	}
 	if c.MaxBulkLen <= 0 || c.MaxArgs <= 0 || c.MaxInlineLen <= 0 {
 		errs = append(errs, errors.New("request limits must be positive"))
+	}
+	if err := node.ValidateLogStore(c.LogStore, int(c.MaxEntryBytes)); err != nil {
+		errs = append(errs, fmt.Errorf("--log-store %s, --max-entry-bytes %d: %w", c.LogStore, c.MaxEntryBytes, err))
 	}
 	if c.SlowlogMaxLen < 0 {
 		errs = append(errs, fmt.Errorf("--slowlog-max-len %d: must not be negative", c.SlowlogMaxLen))

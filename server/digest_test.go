@@ -1,4 +1,4 @@
-package server
+package server_test
 
 import (
 	"testing"
@@ -10,19 +10,19 @@ import (
 func TestDebugDigest_EqualOnConvergedNodes(t *testing.T) {
 	nodes := startCluster(t, 3)
 	l := leader(t, nodes)
-	lc := mustClient(t, l.clientAddr())
-	lc.mustReply(t, okReply(), "SET", "a", "1")
-	lc.mustReply(t, reply{Kind: ':', Int: 3}, "RPUSH", "l", "x", "y", "z")
+	lc := mustClient(t, l.ClientAddr())
+	lc.MustReply(t, okReply(), "SET", "a", "1")
+	lc.MustReply(t, reply{Kind: ':', Int: 3}, "RPUSH", "l", "x", "y", "z")
 	digests := func() (map[string]string, bool) {
 		out := map[string]string{}
 		var applied int64 = -1
 		same := true
 		for _, n := range nodes {
-			r := mustClient(t, n.clientAddr()).mustDo(t, "DEBUG", "DIGEST", "APPLIED")
+			r := mustClient(t, n.ClientAddr()).MustDo(t, "DEBUG", "DIGEST", "APPLIED")
 			if r.Kind != '*' || len(r.Arr) != 2 || len(r.Arr[0].Str) != 40 {
-				t.Fatalf("DEBUG DIGEST APPLIED on %s: %s", n.id, r)
+				t.Fatalf("DEBUG DIGEST APPLIED on %s: %s", n.ID, r)
 			}
-			out[n.id] = r.Arr[0].Str
+			out[n.ID] = r.Arr[0].Str
 			if applied >= 0 && r.Arr[1].Int != applied {
 				same = false
 			}
@@ -37,18 +37,18 @@ func TestDebugDigest_EqualOnConvergedNodes(t *testing.T) {
 		return same && before["n1"] == before["n2"] && before["n2"] == before["n3"]
 	}, "nodes never agreed on a digest at one applied index: %v", &before)
 
-	lc.mustReply(t, okReply(), "SET", "a", "2")
+	lc.MustReply(t, okReply(), "SET", "a", "2")
 	var after map[string]string
 	waitFor(t, 10*time.Second, func() bool {
 		var same bool
 		after, same = digests()
 		return same && after["n1"] == after["n2"] && after["n2"] == after["n3"]
 	}, "nodes never agreed on a digest after a write: %v", &after)
-	if after[l.id] == before[l.id] {
-		t.Fatalf("the digest did not change after SET a 2: %s", after[l.id])
+	if after[l.ID] == before[l.ID] {
+		t.Fatalf("the digest did not change after SET a 2: %s", after[l.ID])
 	}
-	if d := lc.mustDo(t, "DEBUG", "DIGEST"); d.Kind != '$' || d.Str != after[l.id] {
-		t.Fatalf("DEBUG DIGEST: %s, want %s", d, after[l.id])
+	if d := lc.MustDo(t, "DEBUG", "DIGEST"); d.Kind != '$' || d.Str != after[l.ID] {
+		t.Fatalf("DEBUG DIGEST: %s, want %s", d, after[l.ID])
 	}
-	lc.mustReply(t, errReply("ERR unknown subcommand 'SLEEP'. Only DEBUG DIGEST is supported here."), "DEBUG", "SLEEP", "0")
+	lc.MustReply(t, errReply("ERR unknown subcommand 'SLEEP'. Only DEBUG DIGEST is supported here."), "DEBUG", "SLEEP", "0")
 }

@@ -1,4 +1,4 @@
-package server
+package server_test
 
 import (
 	"fmt"
@@ -38,7 +38,7 @@ func TestCluster_LeaderKilledUnderConcurrentWrites(t *testing.T) {
 	)
 	addrs := make([]string, len(nodes))
 	for i, n := range nodes {
-		addrs[i] = n.clientAddr()
+		addrs[i] = n.ClientAddr()
 	}
 	for g := range writers {
 		results[g] = map[string]outcome{}
@@ -66,7 +66,7 @@ func TestCluster_LeaderKilledUnderConcurrentWrites(t *testing.T) {
 					}
 					var err error
 					if c, err = dialClient(addrs[target]); err == nil {
-						c.timeout = 4 * time.Second
+						c.Timeout = 4 * time.Second
 					} else {
 						target = (target + 1) % len(addrs)
 						select {
@@ -94,9 +94,9 @@ func TestCluster_LeaderKilledUnderConcurrentWrites(t *testing.T) {
 					if killed {
 						ackedAfter[g].Add(1)
 					}
-				case r.errPrefix("UNCERTAIN"):
+				case r.ErrPrefix("UNCERTAIN"):
 					res[key] = uncertain
-				case r.errPrefix("TRYAGAIN"):
+				case r.ErrPrefix("TRYAGAIN"):
 					res[key] = failed
 					select {
 					case <-stop:
@@ -116,10 +116,10 @@ func TestCluster_LeaderKilledUnderConcurrentWrites(t *testing.T) {
 
 	waitFor(t, 20*time.Second, func() bool { return totalAcked.Load() >= 300 },
 		"writers got fewer than 300 acknowledgements before the kill: %s", stateOf(nodes))
-	killed := old.clientAddr()
+	killed := old.ClientAddr()
 	killedAddr.Store(&killed)
-	old.kill(t, nodes)
-	t.Logf("killed leader %s after %d acknowledged writes", old.id, totalAcked.Load())
+	old.Kill(t)
+	t.Logf("killed leader %s after %d acknowledged writes", old.ID, totalAcked.Load())
 
 	waitFor(t, 20*time.Second, func() bool {
 		for g := range ackedAfter {
@@ -145,7 +145,7 @@ func TestCluster_LeaderKilledUnderConcurrentWrites(t *testing.T) {
 			}
 		}
 	}
-	t.Logf("new leader %s; acked=%d failed=%d uncertain=%d unanswered=%d", nl.id, count[acked], count[failed], count[uncertain], count[noReply])
+	t.Logf("new leader %s; acked=%d failed=%d uncertain=%d unanswered=%d", nl.ID, count[acked], count[failed], count[uncertain], count[noReply])
 	if count[noReply] > 0 {
 		t.Errorf("%d writes got no reply within 4s (a request must be answered, with an error if need be)", count[noReply])
 	}
@@ -155,12 +155,12 @@ func TestCluster_LeaderKilledUnderConcurrentWrites(t *testing.T) {
 	checkWriteOutcomes(t, nodes, results, keys)
 
 	// The killed node restarts from its own files, follows, and converges.
-	old.start(t)
+	old.Start(t)
 	checkConvergence(t, nodes)
 	waitFor(t, 5*time.Second, func() bool {
-		li, ok := old.s.Node.Leader()
-		return ok && !li.Self && !old.s.Node.IsLeader()
-	}, "restarted %s does not follow a leader: %s", old.id, stateOf(nodes))
+		li, ok := old.S.Node.Leader()
+		return ok && !li.Self && !old.S.Node.IsLeader()
+	}, "restarted %s does not follow a leader: %s", old.ID, stateOf(nodes))
 	checkWriteOutcomes(t, nodes, results, keys)
 }
 
@@ -211,20 +211,20 @@ func TestCluster_NoLeaderFailsFast(t *testing.T) {
 	nodes := startCluster(t, 3)
 	l := leader(t, nodes)
 	survivor := followers(nodes, l)[0]
-	c := mustClient(t, survivor.clientAddr())
-	c.mustReply(t, okReply(), "SET", "k", "v") // forwarded: the follower now pools a leader connection
+	c := mustClient(t, survivor.ClientAddr())
+	c.MustReply(t, okReply(), "SET", "k", "v") // forwarded: the follower now pools a leader connection
 
 	for _, n := range nodes {
 		if n != survivor {
-			n.kill(t, nodes)
+			n.Kill(t)
 		}
 	}
 
 	start := time.Now()
-	r := c.mustDo(t, "GET", "k")
+	r := c.MustDo(t, "GET", "k")
 	elapsed := time.Since(start)
 	t.Logf("first GET after losing quorum: %s in %v", r, elapsed)
-	if !r.errPrefix("TRYAGAIN") {
+	if !r.ErrPrefix("TRYAGAIN") {
 		t.Fatalf("GET without quorum: got %s, want a TRYAGAIN error", r)
 	}
 	if elapsed > 5*time.Second {
@@ -233,11 +233,11 @@ func TestCluster_NoLeaderFailsFast(t *testing.T) {
 
 	// Once the survivor has noticed there is no leader, a write is refused
 	// definitely and at once.
-	waitFor(t, 5*time.Second, func() bool { _, ok := survivor.s.Node.Leader(); return !ok },
+	waitFor(t, 5*time.Second, func() bool { _, ok := survivor.S.Node.Leader(); return !ok },
 		"survivor still believes in a leader: %s", stateOf(nodes))
 	for _, cmd := range [][]string{{"SET", "k", "w"}, {"INCR", "n"}, {"GET", "k"}} {
 		start := time.Now()
-		r := c.mustDo(t, cmd...)
+		r := c.MustDo(t, cmd...)
 		if elapsed := time.Since(start); elapsed > 2*time.Second {
 			t.Fatalf("%q without a leader took %v", cmd, elapsed)
 		}
@@ -245,13 +245,13 @@ func TestCluster_NoLeaderFailsFast(t *testing.T) {
 			t.Fatalf("%q without a leader: got %s, want -TRYAGAIN no leader", cmd, r)
 		}
 	}
-	c.mustReply(t, reply{Kind: '+', Str: "PONG"}, "PING")
-	if role := c.mustDo(t, "ROLE"); len(role.Arr) != 5 || role.Arr[0].Str != "slave" || role.Arr[3].Str != "connect" {
+	c.MustReply(t, reply{Kind: '+', Str: "PONG"}, "PING")
+	if role := c.MustDo(t, "ROLE"); len(role.Arr) != 5 || role.Arr[0].Str != "slave" || role.Arr[3].Str != "connect" {
 		t.Fatalf("ROLE without a leader: got %s, want [slave ... connect ...]", role)
 	}
 	// A fresh connection is served the same way.
-	c2 := mustClient(t, survivor.clientAddr())
-	c2.mustReply(t, errReply("TRYAGAIN no leader"), "SET", "k", "x")
+	c2 := mustClient(t, survivor.ClientAddr())
+	c2.MustReply(t, errReply("TRYAGAIN no leader"), "SET", "k", "x")
 }
 
 // A follower forwards a write to a leader that dies before replying: the
@@ -271,8 +271,8 @@ func TestCluster_ForwardedWriteLeaderDiesMidRequest(t *testing.T) {
 		l = nl // an election on a loaded machine: carry on with the new leader
 	}
 	via := followers(nodes, l)[0]
-	c := mustClient(t, via.clientAddr())
-	c.mustReply(t, okReply(), "SET", "warm", "up") // via now holds a connection to l for c
+	c := mustClient(t, via.ClientAddr())
+	c.MustReply(t, okReply(), "SET", "warm", "up") // via now holds a connection to l for c
 
 	got := proposeHeld(t, l, c, "INCR", "once") // forwarded by via
 	select {
@@ -280,15 +280,15 @@ func TestCluster_ForwardedWriteLeaderDiesMidRequest(t *testing.T) {
 		t.Fatalf("INCR answered before the leader died, while it could not commit: %s %v", res.r, res.err)
 	default:
 	}
-	if !l.s.Node.IsLeader() {
+	if !l.S.Node.IsLeader() {
 		t.Fatalf("leader stepped down while only holding entries: %s", describe(nodes))
 	}
 
 	// Kill the leader with the INCR pending. Its RESP side closes first (the
 	// follower's connection breaks); Raft stops once the gate is opened.
 	closed := make(chan struct{})
-	srv := l.s
-	l.s = nil
+	srv := l.S
+	l.S = nil
 	go func() {
 		defer close(closed)
 		_ = srv.Close()
@@ -301,7 +301,7 @@ func TestCluster_ForwardedWriteLeaderDiesMidRequest(t *testing.T) {
 	case <-time.After(8 * time.Second):
 		t.Fatalf("client got no reply 8s after the leader died")
 	}
-	l.gate.open()
+	l.Gate.Open()
 	select {
 	case <-closed:
 	case <-time.After(10 * time.Second):
@@ -311,7 +311,7 @@ func TestCluster_ForwardedWriteLeaderDiesMidRequest(t *testing.T) {
 	switch {
 	case res.err != nil:
 		t.Fatalf("follower broke the client connection instead of answering: %v", res.err)
-	case res.r.errPrefix("UNCERTAIN"):
+	case res.r.ErrPrefix("UNCERTAIN"):
 	default:
 		// The INCR is in the dead leader's log (checked above): it was
 		// proposed, so a definite error such as TRYAGAIN would be a lie.
@@ -337,7 +337,7 @@ func TestCluster_ForwardedWriteLeaderDiesMidRequest(t *testing.T) {
 		t.Fatalf("INCR that never left the dead leader's log was applied: the follower resent it (once=%d)", n)
 	}
 	// The follower's connection still works and reaches the new leader.
-	c.mustReply(t, intReply(1), "INCR", "once")
+	c.MustReply(t, intReply(1), "INCR", "once")
 	checkConvergence(t, nodes)
 }
 
@@ -349,25 +349,25 @@ func TestCluster_FollowerClientSurvivesLeaderChange(t *testing.T) {
 	l := leader(t, nodes)
 	fs := followers(nodes, l)
 	via, next := fs[0], fs[1]
-	c := mustClient(t, via.clientAddr())
-	c.timeout = 3 * time.Second
-	c.mustReply(t, okReply(), "SET", "a", "1") // forwarded to l: via now holds a connection to l
+	c := mustClient(t, via.ClientAddr())
+	c.Timeout = 3 * time.Second
+	c.MustReply(t, okReply(), "SET", "a", "1") // forwarded to l: via now holds a connection to l
 
-	if err := l.s.Node.Raft().LeadershipTransferToServer(raftID(next), raftAddr(next)).Error(); err != nil {
-		t.Fatalf("transfer leadership to %s: %v", next.id, err)
+	if err := l.S.Node.Raft().LeadershipTransferToServer(raftID(next), raftAddr(next)).Error(); err != nil {
+		t.Fatalf("transfer leadership to %s: %v", next.ID, err)
 	}
 	if nl := leader(t, nodes); nl != next {
-		t.Fatalf("leader is %s, want %s", nl.id, next.id)
+		t.Fatalf("leader is %s, want %s", nl.ID, next.ID)
 	}
 	// via must now forward to next; the reply must come, and be right.
 	for i, cmd := range [][]string{{"GET", "a"}, {"INCR", "a"}, {"GET", "a"}} {
 		want := []reply{bulkReply("1"), intReply(2), bulkReply("2")}[i]
 		r, err := c.Do(cmd...)
 		if err != nil {
-			t.Fatalf("%q on follower %s after the leader moved from %s to %s: %v (no reply)", cmd, via.id, l.id, next.id, err)
+			t.Fatalf("%q on follower %s after the leader moved from %s to %s: %v (no reply)", cmd, via.ID, l.ID, next.ID, err)
 		}
 		if r.String() != want.String() {
-			t.Fatalf("%q on follower %s: got %s, want %s", cmd, via.id, r, want)
+			t.Fatalf("%q on follower %s: got %s, want %s", cmd, via.ID, r, want)
 		}
 	}
 	checkConvergence(t, nodes)
@@ -378,17 +378,17 @@ func TestCluster_FollowerClientSurvivesLeaderChange(t *testing.T) {
 func isolate(n *testNode, all []*testNode) {
 	for _, o := range all {
 		if o != n {
-			o.trans.Disconnect(n.trans.LocalAddr())
+			o.Trans.Disconnect(n.Trans.LocalAddr())
 		}
 	}
-	n.trans.DisconnectAll()
+	n.Trans.DisconnectAll()
 }
 
 func heal(all []*testNode) {
 	for _, a := range all {
 		for _, b := range all {
 			if a != b {
-				a.trans.Connect(b.trans.LocalAddr(), b.trans)
+				a.Trans.Connect(b.Trans.LocalAddr(), b.Trans)
 			}
 		}
 	}
@@ -400,14 +400,14 @@ func heal(all []*testNode) {
 func TestCluster_IsolatedLeaderServesNoStaleRead(t *testing.T) {
 	nodes := startCluster(t, 3)
 	old := leader(t, nodes)
-	mustClient(t, old.clientAddr()).mustReply(t, okReply(), "SET", "k", "v1")
+	mustClient(t, old.ClientAddr()).MustReply(t, okReply(), "SET", "k", "v1")
 	checkConvergence(t, nodes)
 	rest := followers(nodes, old)
 
 	isolate(old, nodes)
 	// A write on the isolated leader: it cannot commit.
-	wc := mustClient(t, old.clientAddr())
-	wc.timeout = 5 * time.Second
+	wc := mustClient(t, old.ClientAddr())
+	wc.Timeout = 5 * time.Second
 	writeDone := make(chan struct{})
 	var wr reply
 	var werr error
@@ -417,7 +417,7 @@ func TestCluster_IsolatedLeaderServesNoStaleRead(t *testing.T) {
 	}()
 
 	nl := leader(t, rest)
-	mustClient(t, nl.clientAddr()).mustReply(t, okReply(), "SET", "k", "v2")
+	mustClient(t, nl.ClientAddr()).MustReply(t, okReply(), "SET", "k", "v2")
 
 	// From now on the old leader must not say v1.
 	var rc *respClient
@@ -425,7 +425,7 @@ func TestCluster_IsolatedLeaderServesNoStaleRead(t *testing.T) {
 	for i := 0; i < 50; i++ {
 		if rc == nil {
 			var err error
-			if rc, err = dialClient(old.clientAddr()); err != nil {
+			if rc, err = dialClient(old.ClientAddr()); err != nil {
 				t.Fatalf("dial isolated node: %v", err)
 			}
 			t.Cleanup(rc.Close)
@@ -435,8 +435,8 @@ func TestCluster_IsolatedLeaderServesNoStaleRead(t *testing.T) {
 			rc = nil
 			continue
 		}
-		if r.Str == "v1" && !r.isErr() {
-			t.Fatalf("stale read: isolated former leader %s answered GET k = v1 after v2 was acknowledged by %s\n%s", old.id, nl.id, describe(nodes))
+		if r.Str == "v1" && !r.IsErr() {
+			t.Fatalf("stale read: isolated former leader %s answered GET k = v1 after v2 was acknowledged by %s\n%s", old.ID, nl.ID, describe(nodes))
 		}
 		served[r.String()]++
 	}
@@ -450,7 +450,7 @@ func TestCluster_IsolatedLeaderServesNoStaleRead(t *testing.T) {
 			t.Fatalf("write on an isolated leader got no answer within 5s")
 		}
 		// The connection was closed on step-down: outcome unknown to the client, fine.
-	case wr.errPrefix("UNCERTAIN"), wr.errPrefix("TRYAGAIN"):
+	case wr.ErrPrefix("UNCERTAIN"), wr.ErrPrefix("TRYAGAIN"):
 	default:
 		t.Fatalf("write on an isolated leader: got %s, want UNCERTAIN or TRYAGAIN", wr)
 	}
@@ -458,12 +458,12 @@ func TestCluster_IsolatedLeaderServesNoStaleRead(t *testing.T) {
 	heal(nodes)
 	l := leader(t, nodes)
 	checkConvergence(t, nodes)
-	c := mustClient(t, old.clientAddr())
-	c.mustReply(t, bulkReply("v2"), "GET", "k")
+	c := mustClient(t, old.ClientAddr())
+	c.MustReply(t, bulkReply("v2"), "GET", "k")
 	// The write only ever reached the isolated leader's log, which the new
 	// term overwrote.
-	c.mustReply(t, nilReply(), "GET", "lost")
-	t.Logf("leader after healing: %s", l.id)
+	c.MustReply(t, nilReply(), "GET", "lost")
+	t.Logf("leader after healing: %s", l.ID)
 }
 
 // A client connection on a follower forwards through a leader connection it
@@ -476,26 +476,26 @@ func TestCluster_FollowerWriteAfterLeaderRegainsLeadership(t *testing.T) {
 	l := leader(t, nodes)
 	fs := followers(nodes, l)
 	via, other := fs[0], fs[1]
-	c := mustClient(t, via.clientAddr())
-	c.mustReply(t, okReply(), "SET", "a", "1") // via now keeps a connection to l for c
-	term := l.s.Node.Raft().CurrentTerm()
+	c := mustClient(t, via.ClientAddr())
+	c.MustReply(t, okReply(), "SET", "a", "1") // via now keeps a connection to l for c
+	term := l.S.Node.Raft().CurrentTerm()
 
 	// Leadership goes to other and comes back to l: a new term, same leader.
-	if err := l.s.Node.Raft().LeadershipTransferToServer(raftID(other), raftAddr(other)).Error(); err != nil {
-		t.Fatalf("transfer to %s: %v", other.id, err)
+	if err := l.S.Node.Raft().LeadershipTransferToServer(raftID(other), raftAddr(other)).Error(); err != nil {
+		t.Fatalf("transfer to %s: %v", other.ID, err)
 	}
 	if nl := leader(t, nodes); nl != other {
-		t.Fatalf("leader is %s, want %s", nl.id, other.id)
+		t.Fatalf("leader is %s, want %s", nl.ID, other.ID)
 	}
-	if err := other.s.Node.Raft().LeadershipTransferToServer(raftID(l), raftAddr(l)).Error(); err != nil {
-		t.Fatalf("transfer back to %s: %v", l.id, err)
+	if err := other.S.Node.Raft().LeadershipTransferToServer(raftID(l), raftAddr(l)).Error(); err != nil {
+		t.Fatalf("transfer back to %s: %v", l.ID, err)
 	}
 	if nl := leader(t, nodes); nl != l {
-		t.Fatalf("leader is %s, want %s", nl.id, l.id)
+		t.Fatalf("leader is %s, want %s", nl.ID, l.ID)
 	}
-	t.Logf("leader %s: term %d -> %d", l.id, term, l.s.Node.Raft().CurrentTerm())
+	t.Logf("leader %s: term %d -> %d", l.ID, term, l.S.Node.Raft().CurrentTerm())
 	mustWriteOK(t, c, via, "SET", "a", "2")
-	c.mustReply(t, bulkReply("2"), "GET", "a")
+	c.MustReply(t, bulkReply("2"), "GET", "a")
 	checkConvergence(t, nodes)
 }
 
@@ -511,13 +511,13 @@ func TestCluster_FollowerWriteAfterLeaderRestart(t *testing.T) {
 	// leadership back (demoted leaders close clients), so the other is used.
 	clients := map[*testNode]*respClient{}
 	for _, f := range followers(nodes, l) {
-		clients[f] = mustClient(t, f.clientAddr())
-		clients[f].mustReply(t, okReply(), "SET", "a", "1")
+		clients[f] = mustClient(t, f.ClientAddr())
+		clients[f].MustReply(t, okReply(), "SET", "a", "1")
 	}
-	term := l.s.Node.Raft().CurrentTerm()
+	term := l.S.Node.Raft().CurrentTerm()
 
-	l.kill(t, nodes)
-	l.start(t)
+	l.Kill(t)
+	l.Start(t)
 	interim := leader(t, nodes)
 	var via *testNode
 	for f := range clients {
@@ -527,16 +527,16 @@ func TestCluster_FollowerWriteAfterLeaderRestart(t *testing.T) {
 	}
 	c := clients[via]
 	if interim != l {
-		if err := interim.s.Node.Raft().LeadershipTransferToServer(raftID(l), raftAddr(l)).Error(); err != nil {
-			t.Fatalf("transfer back to %s: %v", l.id, err)
+		if err := interim.S.Node.Raft().LeadershipTransferToServer(raftID(l), raftAddr(l)).Error(); err != nil {
+			t.Fatalf("transfer back to %s: %v", l.ID, err)
 		}
 	}
 	if nl := leader(t, nodes); nl != l {
-		t.Fatalf("leader is %s, want %s", nl.id, l.id)
+		t.Fatalf("leader is %s, want %s", nl.ID, l.ID)
 	}
-	t.Logf("leader %s restarted: term %d -> %d (interim leader %s)", l.id, term, l.s.Node.Raft().CurrentTerm(), interim.id)
+	t.Logf("leader %s restarted: term %d -> %d (interim leader %s)", l.ID, term, l.S.Node.Raft().CurrentTerm(), interim.ID)
 	mustWriteOK(t, c, via, "SET", "a", "2")
-	c.mustReply(t, bulkReply("2"), "GET", "a")
+	c.MustReply(t, bulkReply("2"), "GET", "a")
 	checkConvergence(t, nodes)
 }
 
@@ -545,10 +545,10 @@ func mustWriteOK(t *testing.T, c *respClient, via *testNode, args ...string) {
 	t.Helper()
 	r, err := c.Do(args...)
 	if err != nil {
-		t.Fatalf("%q through follower %s: %v", args, via.id, err)
+		t.Fatalf("%q through follower %s: %v", args, via.ID, err)
 	}
 	if r.String() != "OK" {
 		t.Fatalf("%q through follower %s, with a healthy leader: got %s, want OK "+
-			"(was it sent into the follower's dead connection to the leader's previous term?)", args, via.id, r)
+			"(was it sent into the follower's dead connection to the leader's previous term?)", args, via.ID, r)
 	}
 }

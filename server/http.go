@@ -55,6 +55,9 @@ const readyWait = time.Second
 // when asked (read-index style, so a follower that lags far behind is not
 // ready even though its own commit index trails as far). If not, it says why.
 func (s *Server) ready(ctx context.Context) (string, bool) {
+	if s.stopping.Load() {
+		return "shutting down", false
+	}
 	st := s.Node.Status()
 	switch {
 	case !st.HasLeader:

@@ -3,6 +3,7 @@ package server
 import (
 	"errors"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -33,18 +34,39 @@ func (b *ByteSize) String() string { return strconv.FormatInt(int64(*b), 10) }
 // Type names the flag's value in help output.
 func (*ByteSize) Type() string { return "bytes" }
 
-// Seconds adapts a duration to a flag given in whole seconds, as Redis's
-// timeout is.
+// Seconds adapts a duration to a flag in whole seconds, as Redis's
+// `timeout` is given: "300". Like every --timeout of the binary it also
+// takes a Go duration ("5m", "90s"); here it must be whole seconds.
 type Seconds struct{ D *time.Duration }
 
-// Set parses a whole, non-negative number of seconds.
+// Set parses whole seconds ("300") or a duration of whole seconds ("5m").
 func (s Seconds) Set(v string) error {
-	n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
-	if err != nil || n < 0 || n > 1<<31 {
-		return fmt.Errorf("%q: want a whole number of seconds (0: never)", v)
+	d, err := ParseSeconds(v)
+	if err != nil || d%time.Second != 0 || d > time.Duration(1<<31)*time.Second {
+		return fmt.Errorf("%q: want whole seconds, as a number (300) or a duration (5m); 0: never", v)
 	}
-	*s.D = time.Duration(n) * time.Second
+	*s.D = d
 	return nil
+}
+
+// ParseSeconds reads a bare number as seconds ("5", "0.5") and anything else
+// as a Go duration ("5s", "250ms"): the one reading of every --timeout flag,
+// so `serve --timeout 300` and `status --timeout 2s` both mean what they say.
+// Negative values are refused.
+func ParseSeconds(v string) (time.Duration, error) {
+	v = strings.TrimSpace(v)
+	d, err := time.ParseDuration(v)
+	if err != nil {
+		f, ferr := strconv.ParseFloat(v, 64)
+		if ferr != nil || math.IsNaN(f) || math.IsInf(f, 0) || f > float64(math.MaxInt64/int64(time.Second)) {
+			return 0, fmt.Errorf("%q: want seconds (5) or a duration (5s, 250ms)", v)
+		}
+		d = time.Duration(f * float64(time.Second))
+	}
+	if d < 0 {
+		return 0, fmt.Errorf("%q: negative", v)
+	}
+	return d, nil
 }
 
 // String prints the duration in whole seconds.

@@ -1,4 +1,4 @@
-package server
+package server_test
 
 import (
 	"context"
@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/understudy/understudy/rpc"
+	"github.com/understudy/understudy/server"
 )
 
 // Limits under load: the memory limit and the write queue's bound.
@@ -30,11 +31,11 @@ func heapObjects() int64 {
 func TestLimits_MaxMemoryRefusesGrowingWritesButNotDeletes(t *testing.T) {
 	runtime.GC()
 	limit := heapObjects() + 64<<20
-	nodes := startCluster(t, 3, withRealStores(), withStableTiming(), withConfig(func(c *Config) { c.MaxMemory = ByteSize(limit) }))
+	nodes := startCluster(t, 3, withRealStores(), withStableTiming(), withConfig(func(c *server.Config) { c.MaxMemory = server.ByteSize(limit) }))
 	l := leader(t, nodes)
-	c := mustClient(t, l.clientAddr())
-	fc := mustClient(t, followers(nodes, l)[0].clientAddr())
-	c.mustReply(t, okReply(), "SET", "keep", "v")
+	c := mustClient(t, l.ClientAddr())
+	fc := mustClient(t, followers(nodes, l)[0].ClientAddr())
+	c.MustReply(t, okReply(), "SET", "keep", "v")
 	if got := infoFields(t, c, "memory"); got["maxmemory"] != fmt.Sprint(limit) || got["maxmemory_policy"] != "noeviction" || got["used_memory"] == "" {
 		t.Fatalf("INFO memory: %v", got)
 	}
@@ -65,12 +66,12 @@ func TestLimits_MaxMemoryRefusesGrowingWritesButNotDeletes(t *testing.T) {
 	// Deleting it lets writes in again, after the gauge's next forced
 	// collection and once later entries (deletes here) have pushed the
 	// values out of Raft's log cache (the last 256 entries, node.go).
-	c.mustReply(t, okReply(), "FLUSHALL")
+	c.MustReply(t, okReply(), "FLUSHALL")
 	deletes := 0
 	waitFor(t, 60*time.Second, func() bool {
 		deletes++
-		c.mustReply(t, intReply(0), "DEL", fmt.Sprintf("absent:%d", deletes))
-		return c.mustDo(t, "SET", "after", "flush").String() == "OK"
+		c.MustReply(t, intReply(0), "DEL", fmt.Sprintf("absent:%d", deletes))
+		return c.MustDo(t, "SET", "after", "flush").String() == "OK"
 	}, "writes still refused after FLUSHALL and %d deletes", deletes)
 	t.Logf("writes accepted again after FLUSHALL and %d deletes", deletes)
 
@@ -79,29 +80,29 @@ func TestLimits_MaxMemoryRefusesGrowingWritesButNotDeletes(t *testing.T) {
 	// growing write is refused: on the leader, forwarded by a follower and
 	// queued in a transaction; reads and deletes still work.
 	ballast := make([]byte, limit)
-	waitFor(t, 10*time.Second, func() bool { return c.mustDo(t, "SET", "probe", "x").String() == oom },
+	waitFor(t, 10*time.Second, func() bool { return c.MustDo(t, "SET", "probe", "x").String() == oom },
 		"writes accepted with %d bytes of ballast over a limit of %d", len(ballast), limit)
 	oomR := errReply(replyOOM)
-	c.mustReply(t, oomR, "SET", "new", "x")
-	c.mustReply(t, oomR, "RPUSH", "list", "x")
-	fc.mustReply(t, oomR, "SET", "new", "x")
-	c.mustReply(t, bulkReply("flush"), "GET", "after")
-	fc.mustReply(t, bulkReply("flush"), "GET", "after")
-	c.mustReply(t, okReply(), "MULTI")
-	c.mustReply(t, oomR, "SET", "new", "x")
-	c.mustReply(t, errReply("EXECABORT Transaction discarded because of previous errors."), "EXEC")
-	fc.mustReply(t, intReply(1), "DEL", "after")
-	c.mustReply(t, intReply(0), "DEL", "after")
-	fc.mustReply(t, intReply(0), "EXPIRE", "absent", "10")
+	c.MustReply(t, oomR, "SET", "new", "x")
+	c.MustReply(t, oomR, "RPUSH", "list", "x")
+	fc.MustReply(t, oomR, "SET", "new", "x")
+	c.MustReply(t, bulkReply("flush"), "GET", "after")
+	fc.MustReply(t, bulkReply("flush"), "GET", "after")
+	c.MustReply(t, okReply(), "MULTI")
+	c.MustReply(t, oomR, "SET", "new", "x")
+	c.MustReply(t, errReply("EXECABORT Transaction discarded because of previous errors."), "EXEC")
+	fc.MustReply(t, intReply(1), "DEL", "after")
+	c.MustReply(t, intReply(0), "DEL", "after")
+	fc.MustReply(t, intReply(0), "EXPIRE", "absent", "10")
 	if used := infoInt(t, c, "memory", "used_memory"); used <= limit {
 		t.Errorf("INFO used_memory %d, want above maxmemory %d", used, limit)
 	}
 	runtime.KeepAlive(ballast)
 	ballast = nil
 
-	waitFor(t, 30*time.Second, func() bool { return c.mustDo(t, "SET", "new", "x").String() == "OK" },
+	waitFor(t, 30*time.Second, func() bool { return c.MustDo(t, "SET", "new", "x").String() == "OK" },
 		"writes still refused after the ballast was dropped")
-	fc.mustReply(t, okReply(), "SET", "new-follower", "x")
+	fc.MustReply(t, okReply(), "SET", "new-follower", "x")
 	checkConvergence(t, nodes)
 }
 
@@ -109,7 +110,7 @@ func TestLimits_MaxMemoryRefusesGrowingWritesButNotDeletes(t *testing.T) {
 // writes refused at once with TRYAGAIN, none of those is applied, every
 // acknowledged one is, and the admin API answers promptly throughout.
 func TestLimits_WriteQueueOverloadFailsFast(t *testing.T) {
-	nodes := startCluster(t, 3, withStableTiming(), withConfig(func(c *Config) { c.MaxQueue = 4 }))
+	nodes := startCluster(t, 3, withStableTiming(), withConfig(func(c *server.Config) { c.MaxQueue = 4 }))
 	l := leader(t, nodes)
 	const writers, rounds, depth = 16, 10, 50
 
@@ -120,7 +121,7 @@ func TestLimits_WriteQueueOverloadFailsFast(t *testing.T) {
 	var probeErr error
 	go func() {
 		defer close(probeDone)
-		admin := rpc.NewClient(l.s.AdminAddr(), "")
+		admin := rpc.NewClient(l.S.AdminAddr(), "")
 		for {
 			select {
 			case <-stop:
@@ -129,7 +130,7 @@ func TestLimits_WriteQueueOverloadFailsFast(t *testing.T) {
 			}
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 			start := time.Now()
-			_, err := admin.StatusOf(ctx, l.s.AdminAddr())
+			_, err := admin.StatusOf(ctx, l.S.AdminAddr())
 			cancel()
 			if err != nil {
 				probeErr = err
@@ -147,7 +148,7 @@ func TestLimits_WriteQueueOverloadFailsFast(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			c, err := dialClient(l.clientAddr())
+			c, err := dialClient(l.ClientAddr())
 			if err != nil {
 				t.Errorf("writer %d: %v", w, err)
 				return
@@ -196,12 +197,12 @@ func TestLimits_WriteQueueOverloadFailsFast(t *testing.T) {
 		t.Errorf("admin API during overload: %d calls, slowest %v, err %v", probes, slowest, probeErr)
 	}
 
-	c := mustClient(t, l.clientAddr())
+	c := mustClient(t, l.ClientAddr())
 	check := func(keys []string, want string) {
 		for len(keys) > 0 {
 			n := min(len(keys), 500)
 			args := append([]string{"MGET"}, keys[:n]...)
-			r := c.mustDo(t, args...)
+			r := c.MustDo(t, args...)
 			for i, e := range r.Arr {
 				if e.String() != want {
 					t.Fatalf("%s = %s, want %s", keys[i], e, want)

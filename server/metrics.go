@@ -237,7 +237,7 @@ func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
 	counter(descUncertain, float64(rs.Uncertain))
 	counter(descProtoErrors, float64(rs.ProtocolErrors))
 	gauge(descSlowlog, float64(rs.SlowlogLen))
-	gauge(descBuildInfo, 1, Version)
+	gauge(descBuildInfo, 1, BuildVersion())
 }
 
 func b2f(b bool) float64 {

@@ -1,4 +1,4 @@
-package server
+package server_test
 
 import (
 	"bufio"
@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/understudy/understudy/server"
 )
 
 // scrape is one /metrics answer: sample values by series ("name" or
@@ -79,12 +81,12 @@ func TestMetrics_ClusterEndpoint(t *testing.T) {
 	for i := 1; i <= 3; i++ {
 		addrs[fmt.Sprintf("n%d", i)] = mustFreeAddr(t)
 	}
-	nodes := startCluster(t, 3, withStableTiming(), withConfig(func(c *Config) { c.MetricsAddr = addrs[c.ID] }))
+	nodes := startCluster(t, 3, withStableTiming(), withConfig(func(c *server.Config) { c.MetricsAddr = addrs[c.ID] }))
 	l := leader(t, nodes)
 	f := followers(nodes, l)[0]
-	lc, fc := mustClient(t, l.clientAddr()), mustClient(t, f.clientAddr())
+	lc, fc := mustClient(t, l.ClientAddr()), mustClient(t, f.ClientAddr())
 	for _, path := range []string{"/livez", "/readyz"} {
-		if code := httpStatus(t, "http://"+addrs[l.id]+path); code != http.StatusOK {
+		if code := httpStatus(t, "http://"+addrs[l.ID]+path); code != http.StatusOK {
 			t.Errorf("%s on the leader: %d", path, code)
 		}
 	}
@@ -96,17 +98,17 @@ func TestMetrics_ClusterEndpoint(t *testing.T) {
 	if _, err := lc.Pipeline(cmds); err != nil {
 		t.Fatal(err)
 	}
-	lc.mustReply(t, errReply("WRONGTYPE Operation against a key holding the wrong kind of value"), "LPUSH", "k0", "x")
-	fc.mustReply(t, bulkReply("v"), "GET", "k0") // forwarded
-	fc.mustReply(t, okReply(), "SET", "fk", "v") // forwarded
-	if _, _, err := l.s.Node.Snapshot(); err != nil {
+	lc.MustReply(t, errReply("WRONGTYPE Operation against a key holding the wrong kind of value"), "LPUSH", "k0", "x")
+	fc.MustReply(t, bulkReply("v"), "GET", "k0") // forwarded
+	fc.MustReply(t, okReply(), "SET", "fk", "v") // forwarded
+	if _, _, err := l.S.Node.Snapshot(); err != nil {
 		t.Fatalf("snapshot: %v", err)
 	}
 
 	var ls, fs scrape
 	var last string
 	waitFor(t, 10*time.Second, func() bool {
-		ls, fs = scrapeMetrics(t, addrs[l.id]), scrapeMetrics(t, addrs[f.id])
+		ls, fs = scrapeMetrics(t, addrs[l.ID]), scrapeMetrics(t, addrs[f.ID])
 		checks := []struct {
 			what string
 			ok   bool
@@ -135,7 +137,7 @@ func TestMetrics_ClusterEndpoint(t *testing.T) {
 			{"snapshot index", ls.get("understudy_snapshot_last_index") > 0},
 			{"clients", ls.get("understudy_connected_clients") >= 2}, // lc and the follower's relay
 			{"leader changes", ls.get("understudy_leader_changes_total") >= 1 && fs.get("understudy_leader_changes_total") >= 1},
-			{"build info", ls.get(`understudy_build_info{version="`+Version+`"}`) == 1},
+			{"build info", ls.get(`understudy_build_info{version="`+server.BuildVersion()+`"}`) == 1},
 			{"go collector", ls.families["go_goroutines"]},
 		}
 		for _, c := range checks {
@@ -149,13 +151,13 @@ func TestMetrics_ClusterEndpoint(t *testing.T) {
 
 	// A leadership change is counted by every node that sees it.
 	before := fs.get("understudy_leader_changes_total")
-	if err := l.s.Node.Raft().LeadershipTransferToServer(raftID(f), raftAddr(f)).Error(); err != nil {
-		t.Fatalf("transfer leadership to %s: %v", f.id, err)
+	if err := l.S.Node.Raft().LeadershipTransferToServer(raftID(f), raftAddr(f)).Error(); err != nil {
+		t.Fatalf("transfer leadership to %s: %v", f.ID, err)
 	}
 	waitFor(t, 10*time.Second, func() bool {
-		fs = scrapeMetrics(t, addrs[f.id])
+		fs = scrapeMetrics(t, addrs[f.ID])
 		return fs.get(`understudy_raft_role{role="leader"}`) == 1 && fs.get("understudy_leader_changes_total") > before
-	}, "%s leads but its leader-change count stayed at %v", f.id, before)
+	}, "%s leads but its leader-change count stayed at %v", f.ID, before)
 
 	checkMetricsDocumented(t, ls)
 }
@@ -211,15 +213,15 @@ func TestReadyz_LaggingFollowerIsNotReady(t *testing.T) {
 	for i := 1; i <= 3; i++ {
 		addrs[fmt.Sprintf("n%d", i)] = mustFreeAddr(t)
 	}
-	nodes := startCluster(t, 3, withGates(), withStableTiming(), withConfig(func(c *Config) { c.MetricsAddr = addrs[c.ID] }))
+	nodes := startCluster(t, 3, withGates(), withStableTiming(), withConfig(func(c *server.Config) { c.MetricsAddr = addrs[c.ID] }))
 	l := leader(t, nodes)
 	waitMetaRecorded(t, nodes, 10*time.Second)
 	checkConvergence(t, nodes)
 	lagging := followers(nodes, l)[0]
 	readyz := func(n *testNode) (int, string) {
-		resp, err := (&http.Client{Timeout: 5 * time.Second}).Get("http://" + addrs[n.id] + "/readyz")
+		resp, err := (&http.Client{Timeout: 5 * time.Second}).Get("http://" + addrs[n.ID] + "/readyz")
 		if err != nil {
-			t.Fatalf("GET /readyz on %s: %v", n.id, err)
+			t.Fatalf("GET /readyz on %s: %v", n.ID, err)
 		}
 		defer resp.Body.Close()
 		b, _ := io.ReadAll(resp.Body)
@@ -227,16 +229,16 @@ func TestReadyz_LaggingFollowerIsNotReady(t *testing.T) {
 	}
 	for _, n := range nodes {
 		if code, body := readyz(n); code != http.StatusOK {
-			t.Fatalf("/readyz on %s before any lag: %d %s", n.id, code, body)
+			t.Fatalf("/readyz on %s before any lag: %d %s", n.ID, code, body)
 		}
 	}
 
-	l.gate.holdTo(lagging.trans.LocalAddr())
-	c := mustClient(t, l.clientAddr())
+	l.Gate.HoldTo(lagging.Trans.LocalAddr())
+	c := mustClient(t, l.ClientAddr())
 	for i := range 20 {
-		c.mustReply(t, okReply(), "SET", fmt.Sprint("lag", i), "v")
+		c.MustReply(t, okReply(), "SET", fmt.Sprint("lag", i), "v")
 	}
-	st := lagging.s.Node.Status()
+	st := lagging.S.Node.Status()
 	if !st.HasLeader || st.AppliedIndex < st.CommitIndex {
 		t.Fatalf("the lagging follower should know the leader and have applied its own commit index: %+v", st)
 	}
@@ -249,7 +251,7 @@ func TestReadyz_LaggingFollowerIsNotReady(t *testing.T) {
 		t.Fatalf("/readyz on the leader: %d %s", code, body)
 	}
 
-	l.gate.open()
+	l.Gate.Open()
 	waitFor(t, 10*time.Second, func() bool { code, _ := readyz(lagging); return code == http.StatusOK },
 		"the follower did not become ready after replication resumed")
 }

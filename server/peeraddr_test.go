@@ -1,4 +1,4 @@
-package server
+package server_test
 
 // Advertised versus peer addresses: each node is told to clients at an
 // address that reaches it only through a proxy (as 127.0.0.1:638i reaches a
@@ -22,8 +22,10 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
 	"github.com/understudy/understudy/fsm"
 	"github.com/understudy/understudy/rpc"
+	"github.com/understudy/understudy/server"
 )
 
 // tcpProxy relays every connection it accepts to target and counts them.
@@ -101,7 +103,7 @@ func startSplitCluster(t *testing.T, mode string) ([]*testNode, map[string]split
 		a.clientProxy, a.adminProxy = newProxy(t, a.client), newProxy(t, a.admin)
 		addrs["n"+strconv.Itoa(i)] = a
 	}
-	nodes := startCluster(t, 3, withStableTiming(), withConfig(func(c *Config) {
+	nodes := startCluster(t, 3, withStableTiming(), withConfig(func(c *server.Config) {
 		a := addrs[c.ID]
 		c.ClientAddr, c.AdminAddr = a.client, a.admin
 		c.AdvertiseClientAddr, c.AdvertiseAdminAddr = a.clientProxy.addr(), a.adminProxy.addr()
@@ -112,7 +114,7 @@ func startSplitCluster(t *testing.T, mode string) ([]*testNode, map[string]split
 	waitFor(t, 15*time.Second, func() bool {
 		var l *testNode
 		for _, n := range nodes {
-			if n.s.Node.ReadReady() {
+			if n.S.Node.ReadReady() {
 				l = n
 			}
 		}
@@ -120,12 +122,12 @@ func startSplitCluster(t *testing.T, mode string) ([]*testNode, map[string]split
 			return false
 		}
 		for _, holder := range nodes {
-			if li, ok := holder.s.Node.Leader(); !ok || li.ID != l.id || li.ClientAddr != addrs[l.id].clientProxy.addr() ||
-				li.PeerClientAddr != addrs[l.id].client {
+			if li, ok := holder.S.Node.Leader(); !ok || li.ID != l.ID || li.ClientAddr != addrs[l.ID].clientProxy.addr() ||
+				li.PeerClientAddr != addrs[l.ID].client {
 				return false
 			}
 			for _, n := range nodes {
-				if m, ok := holder.s.Node.FSM().Meta(n.id); !ok || m != addrs[n.id].meta() {
+				if m, ok := holder.S.Node.FSM().Meta(n.ID); !ok || m != addrs[n.ID].meta() {
 					return false
 				}
 			}
@@ -141,7 +143,7 @@ func splitLeader(t *testing.T, nodes []*testNode) *testNode {
 	waitFor(t, 15*time.Second, func() bool {
 		l = nil
 		for _, n := range nodes {
-			if n.s.Node.ReadReady() {
+			if n.S.Node.ReadReady() {
 				l = n
 			}
 		}
@@ -149,7 +151,7 @@ func splitLeader(t *testing.T, nodes []*testNode) *testNode {
 			return false
 		}
 		for _, n := range nodes {
-			if li, ok := n.s.Node.Leader(); !ok || li.ID != l.id {
+			if li, ok := n.S.Node.Leader(); !ok || li.ID != l.ID {
 				return false
 			}
 		}
@@ -163,7 +165,7 @@ func TestPeerAddrs_ClientsGetAdvertisedPeersDialPeerAddrs(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	l := splitLeader(t, nodes)
-	adv := func(n *testNode) string { return addrs[n.id].clientProxy.addr() }
+	adv := func(n *testNode) string { return addrs[n.ID].clientProxy.addr() }
 	var followerAdv []string
 	for _, f := range followers(nodes, l) {
 		followerAdv = append(followerAdv, adv(f))
@@ -173,29 +175,29 @@ func TestPeerAddrs_ClientsGetAdvertisedPeersDialPeerAddrs(t *testing.T) {
 	// The discovery commands hand out advertised addresses, and the
 	// leader's background polls (at the peer admin addresses) find both
 	// followers connected.
-	waitView(t, l.clientAddr(), 10*time.Second, func(v replicaView) bool {
+	waitView(t, l.ClientAddr(), 10*time.Second, func(v replicaView) bool {
 		return v.healthyAbout(followerAdv, nil, true)
 	}, "leader's view with advertised addresses")
 	for _, n := range nodes {
-		sc := redis.NewSentinelClient(&redis.Options{Addr: n.clientAddr(), MaxRetries: -1})
+		sc := redis.NewSentinelClient(&redis.Options{Addr: n.ClientAddr(), MaxRetries: -1})
 		got, err := sc.GetMasterAddrByName(ctx, "understudy").Result()
 		sc.Close()
 		if err != nil || net.JoinHostPort(got[0], got[1]) != adv(l) {
-			t.Fatalf("%s: SENTINEL get-master-addr-by-name = %v, %v; want the advertised %s", n.id, got, err, adv(l))
+			t.Fatalf("%s: SENTINEL get-master-addr-by-name = %v, %v; want the advertised %s", n.ID, got, err, adv(l))
 		}
-		info, err := redis.NewClient(&redis.Options{Addr: n.clientAddr(), MaxRetries: -1}).Info(ctx, "replication").Result()
+		info, err := redis.NewClient(&redis.Options{Addr: n.ClientAddr(), MaxRetries: -1}).Info(ctx, "replication").Result()
 		if err != nil {
 			t.Fatal(err)
 		}
 		h, p, _ := net.SplitHostPort(adv(l))
 		if n != l && !strings.Contains(info, "master_host:"+h+"\r\nmaster_port:"+p+"\r\n") {
-			t.Fatalf("%s: INFO replication does not name the advertised leader %s:\n%s", n.id, adv(l), info)
+			t.Fatalf("%s: INFO replication does not name the advertised leader %s:\n%s", n.ID, adv(l), info)
 		}
 	}
 
 	// The admin API hands out advertised addresses too, and lists the peer
 	// ones; `status --cluster` reaches every member through them.
-	admin := rpc.NewClient(addrs[l.id].admin, "")
+	admin := rpc.NewClient(addrs[l.ID].admin, "")
 	ms, err := admin.Members(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -216,7 +218,7 @@ func TestPeerAddrs_ClientsGetAdvertisedPeersDialPeerAddrs(t *testing.T) {
 			t.Fatalf("cluster status of %s through its advertised admin address: %v", c.Member.Id, c.Err)
 		}
 	}
-	if st, err := admin.Status(ctx); err != nil || st.LeaderClientAddr != adv(l) || st.LeaderAdminAddr != addrs[l.id].adminProxy.addr() {
+	if st, err := admin.Status(ctx); err != nil || st.LeaderClientAddr != adv(l) || st.LeaderAdminAddr != addrs[l.ID].adminProxy.addr() {
 		t.Fatalf("status names the leader at %v, %v (%v); want the advertised addresses", st.GetLeaderClientAddr(), st.GetLeaderAdminAddr(), err)
 	}
 
@@ -224,27 +226,27 @@ func TestPeerAddrs_ClientsGetAdvertisedPeersDialPeerAddrs(t *testing.T) {
 	// leader at its advertised address and follows a leadership transfer.
 	var sentinels []string
 	for _, n := range nodes {
-		sentinels = append(sentinels, n.clientAddr())
+		sentinels = append(sentinels, n.ClientAddr())
 	}
 	fc := redis.NewFailoverClient(&redis.FailoverOptions{MasterName: "understudy", SentinelAddrs: sentinels,
 		MaxRetries: 20, MinRetryBackoff: 20 * time.Millisecond, MaxRetryBackoff: 200 * time.Millisecond})
 	if err := fc.Set(ctx, "before", "1", 0).Err(); err != nil {
 		t.Fatalf("failover client SET: %v", err)
 	}
-	if addrs[l.id].clientProxy.accepted.Load() == 0 {
+	if addrs[l.ID].clientProxy.accepted.Load() == 0 {
 		t.Fatal("the failover client did not connect through the leader's advertised address")
 	}
 	to := followers(nodes, l)[0]
 	tctx, tcancel := context.WithTimeout(ctx, 10*time.Second)
-	if _, _, err := l.s.Node.TransferLeadership(tctx, to.id); err != nil {
-		t.Fatalf("transfer leadership to %s: %v", to.id, err)
+	if _, _, err := l.S.Node.TransferLeadership(tctx, to.ID); err != nil {
+		t.Fatalf("transfer leadership to %s: %v", to.ID, err)
 	}
 	tcancel()
 	waitFor(t, 15*time.Second, func() bool {
-		return fc.Set(ctx, "after", "1", 0).Err() == nil && to.s.Node.IsLeader()
-	}, "failover client does not write to the new leader %s", to.id)
-	if addrs[to.id].clientProxy.accepted.Load() == 0 {
-		t.Fatalf("the failover client did not follow to %s's advertised address", to.id)
+		return fc.Set(ctx, "after", "1", 0).Err() == nil && to.S.Node.IsLeader()
+	}, "failover client does not write to the new leader %s", to.ID)
+	if addrs[to.ID].clientProxy.accepted.Load() == 0 {
+		t.Fatalf("the failover client did not follow to %s's advertised address", to.ID)
 	}
 	fc.Close()
 
@@ -256,11 +258,11 @@ func TestPeerAddrs_ClientsGetAdvertisedPeersDialPeerAddrs(t *testing.T) {
 	for id, a := range addrs {
 		before[id] = a.clientProxy.accepted.Load()
 	}
-	fr := redis.NewClient(&redis.Options{Addr: f.clientAddr(), MaxRetries: -1, PoolSize: 4})
+	fr := redis.NewClient(&redis.Options{Addr: f.ClientAddr(), MaxRetries: -1, PoolSize: 4})
 	defer fr.Close()
 	for i := range 20 {
 		if err := fr.Incr(ctx, "forwarded").Err(); err != nil {
-			t.Fatalf("INCR %d through follower %s: %v", i, f.id, err)
+			t.Fatalf("INCR %d through follower %s: %v", i, f.ID, err)
 		}
 	}
 	for id, a := range addrs {
@@ -273,9 +275,9 @@ func TestPeerAddrs_ClientsGetAdvertisedPeersDialPeerAddrs(t *testing.T) {
 		a.adminProxy.close()
 	}
 	if got, err := fr.Incr(ctx, "forwarded").Result(); err != nil || got != 21 {
-		t.Fatalf("INCR through follower %s with the advertised addresses unreachable: %d, %v", f.id, got, err)
+		t.Fatalf("INCR through follower %s with the advertised addresses unreachable: %d, %v", f.ID, got, err)
 	}
-	lc := redis.NewClient(&redis.Options{Addr: l.clientAddr(), MaxRetries: -1, PoolSize: 1})
+	lc := redis.NewClient(&redis.Options{Addr: l.ClientAddr(), MaxRetries: -1, PoolSize: 1})
 	defer lc.Close()
 	c := lc.Conn()
 	defer c.Close()
@@ -294,14 +296,14 @@ func TestPeerAddrs_MovedNamesTheAdvertisedLeader(t *testing.T) {
 	l := splitLeader(t, nodes)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	want := "MOVED 0 " + addrs[l.id].clientProxy.addr()
+	want := "MOVED 0 " + addrs[l.ID].clientProxy.addr()
 	for _, f := range followers(nodes, l) {
-		rdb := redis.NewClient(&redis.Options{Addr: f.clientAddr(), MaxRetries: -1})
+		rdb := redis.NewClient(&redis.Options{Addr: f.ClientAddr(), MaxRetries: -1})
 		err := rdb.Set(ctx, "k", "v", 0).Err()
 		rdb.Close()
 		var re redis.Error
 		if !errors.As(err, &re) || err.Error() != want {
-			t.Fatalf("SET on follower %s: %v, want -%s", f.id, err, want)
+			t.Fatalf("SET on follower %s: %v, want -%s", f.ID, err, want)
 		}
 	}
 }
@@ -314,7 +316,7 @@ func TestConfig_AdvertisedAndPeerAddrsMustBeDialable(t *testing.T) {
 		{"--advertise-client-addr", "[::]:6381"},
 		{"--advertise-admin-addr", "127.0.0.1:0"},
 	} {
-		c := Defaults()
+		c := server.Defaults()
 		switch tc.flag {
 		case "--peer-client-addr":
 			c.PeerClientAddr = tc.addr
@@ -330,7 +332,7 @@ func TestConfig_AdvertisedAndPeerAddrsMustBeDialable(t *testing.T) {
 			t.Errorf("%s %s: Validate = %v, want it refused", tc.flag, tc.addr, err)
 		}
 	}
-	c := Defaults()
+	c := server.Defaults()
 	c.AdvertiseClientAddr, c.PeerClientAddr, c.AdvertiseAdminAddr, c.PeerAdminAddr = "127.0.0.1:6381", "n1:6381", "127.0.0.1:9181", "n1:9181"
 	if err := c.Validate(); err != nil {
 		t.Errorf("valid addresses refused: %v", err)

@@ -1,9 +1,11 @@
-package server
+package server_test
 
 import (
 	"fmt"
 	"testing"
 	"time"
+
+	"github.com/understudy/understudy/server"
 )
 
 // writeKeys sets prefix-0 .. prefix-(n-1) through c, one command at a time
@@ -12,7 +14,7 @@ func writeKeys(t *testing.T, c *respClient, prefix string, n int) {
 	t.Helper()
 	for i := range n {
 		key := fmt.Sprintf("%s-%d", prefix, i)
-		c.mustReply(t, okReply(), "SET", key, "v-"+key)
+		c.MustReply(t, okReply(), "SET", key, "v-"+key)
 	}
 }
 
@@ -21,26 +23,26 @@ func writeKeys(t *testing.T, c *respClient, prefix string, n int) {
 // and converges.
 func TestCluster_FollowerCatchesUpFromSnapshot(t *testing.T) {
 	const trailing = 16
-	nodes := startCluster(t, 3, withRealStores(), withStableTiming(), withConfig(func(c *Config) {
+	nodes := startCluster(t, 3, withRealStores(), withStableTiming(), withConfig(func(c *server.Config) {
 		c.SnapshotThreshold = 64
 		c.TrailingLogs = trailing
 	}))
 	l := leader(t, nodes)
-	c := mustClient(t, l.clientAddr())
+	c := mustClient(t, l.ClientAddr())
 	writeKeys(t, c, "before", 20)
 	checkConvergence(t, nodes)
 
 	f := followers(nodes, l)[0]
-	fLast := f.s.Node.Raft().LastIndex()
+	fLast := f.S.Node.Raft().LastIndex()
 	fSnapBefore := raftStat(t, f, "last_snapshot_index")
-	f.kill(t, nodes)
-	t.Logf("stopped follower %s at last index %d (its last snapshot: %d)", f.id, fLast, fSnapBefore)
+	f.Kill(t)
+	t.Logf("stopped follower %s at last index %d (its last snapshot: %d)", f.ID, fLast, fSnapBefore)
 
 	// Several rounds of writes, each followed by a forced snapshot, so the
 	// leader compacts its log more than once.
 	for round := range 4 {
 		writeKeys(t, c, fmt.Sprintf("down%d", round), 60)
-		if err := l.s.Node.Raft().Snapshot().Error(); err != nil {
+		if err := l.S.Node.Raft().Snapshot().Error(); err != nil {
 			t.Fatalf("round %d: leader snapshot: %v", round, err)
 		}
 	}
@@ -52,15 +54,15 @@ func TestCluster_FollowerCatchesUpFromSnapshot(t *testing.T) {
 	}
 	t.Logf("leader: last snapshot %d, last index %d; follower needs %d", snapIdx, lastIdx, fLast+1)
 
-	f.start(t)
+	f.Start(t)
 	checkConvergence(t, nodes)
 	// Raft records the installed snapshot just after the FSM has restored it.
 	waitFor(t, 5*time.Second, func() bool { return raftStat(t, f, "last_snapshot_index") > fLast },
-		"follower %s recorded no snapshot past its last index %d when stopped: it did not install the leader's snapshot", f.id, fLast)
+		"follower %s recorded no snapshot past its last index %d when stopped: it did not install the leader's snapshot", f.ID, fLast)
 	// The follower serves again (forwarding) and sees everything.
-	fc := mustClient(t, f.clientAddr())
-	fc.mustReply(t, bulkReply("v-down3-59"), "GET", "down3-59")
-	fc.mustReply(t, intReply(20+4*60), "DBSIZE")
+	fc := mustClient(t, f.ClientAddr())
+	fc.MustReply(t, bulkReply("v-down3-59"), "GET", "down3-59")
+	fc.MustReply(t, intReply(20+4*60), "DBSIZE")
 	writeKeys(t, fc, "after", 5)
 	checkConvergence(t, nodes)
 }
@@ -70,7 +72,7 @@ func TestCluster_FollowerCatchesUpFromSnapshot(t *testing.T) {
 func TestCluster_FullRestartKeepsData(t *testing.T) {
 	nodes := startCluster(t, 3, withRealStores(), withStableTiming())
 	l := leader(t, nodes)
-	c := mustClient(t, l.clientAddr())
+	c := mustClient(t, l.ClientAddr())
 
 	const total = 1000
 	keyCmd := func(i int) []string {
@@ -104,8 +106,8 @@ func TestCluster_FullRestartKeepsData(t *testing.T) {
 	write(0, total/2)
 	checkConvergence(t, nodes)
 	for _, n := range nodes {
-		if err := n.s.Node.Raft().Snapshot().Error(); err != nil {
-			t.Fatalf("%s snapshot: %v", n.id, err)
+		if err := n.S.Node.Raft().Snapshot().Error(); err != nil {
+			t.Fatalf("%s snapshot: %v", n.ID, err)
 		}
 	}
 	write(total/2, total)
@@ -132,10 +134,10 @@ func TestCluster_FullRestartKeepsData(t *testing.T) {
 	}
 
 	for _, n := range nodes {
-		n.kill(t, nodes)
+		n.Kill(t)
 	}
 	for _, n := range nodes {
-		n.start(t)
+		n.Start(t)
 	}
 	after := state()
 	for i := range before {

@@ -1,4 +1,4 @@
-package server
+package server_test
 
 import (
 	"io"
@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/understudy/understudy/server"
 )
 
 // sendRaw writes req on a fresh connection and returns everything the server
@@ -35,12 +37,12 @@ func sendRaw(t *testing.T, addr, req string) string {
 // connection is closed; other clients of the node are not affected.
 func TestCluster_MalformedRequestClosesOnlyThatConnection(t *testing.T) {
 	const maxBulk = 1024
-	nodes := startCluster(t, 3, withStableTiming(), withConfig(func(c *Config) { c.MaxBulkLen = maxBulk }))
+	nodes := startCluster(t, 3, withStableTiming(), withConfig(func(c *server.Config) { c.MaxBulkLen = maxBulk }))
 	l := leader(t, nodes)
 	for _, n := range []*testNode{l, followers(nodes, l)[0]} {
-		t.Run(n.id, func(t *testing.T) {
-			bystander := mustClient(t, n.clientAddr())
-			bystander.mustReply(t, okReply(), "SET", "bystander-"+n.id, "1")
+		t.Run(n.ID, func(t *testing.T) {
+			bystander := mustClient(t, n.ClientAddr())
+			bystander.MustReply(t, okReply(), "SET", "bystander-"+n.ID, "1")
 
 			const badLen = "-ERR Protocol error: invalid bulk length\r\n"
 			cases := []struct{ name, req string }{
@@ -54,19 +56,19 @@ func TestCluster_MalformedRequestClosesOnlyThatConnection(t *testing.T) {
 				if strings.HasPrefix(tc.name, "error after") {
 					want = "+PONG\r\n" + badLen
 				}
-				if got := sendRaw(t, n.clientAddr(), tc.req); got != want {
+				if got := sendRaw(t, n.ClientAddr(), tc.req); got != want {
 					t.Errorf("%s: server sent %q then closed, want %q", tc.name, got, want)
 				}
 			}
 
 			// A bulk of exactly the limit is accepted.
 			big := strings.Repeat("b", maxBulk)
-			bystander.mustReply(t, okReply(), "SET", "big-"+n.id, big)
-			bystander.mustReply(t, bulkReply(big), "GET", "big-"+n.id)
-			bystander.mustReply(t, intReply(0), "EXISTS", "big")
+			bystander.MustReply(t, okReply(), "SET", "big-"+n.ID, big)
+			bystander.MustReply(t, bulkReply(big), "GET", "big-"+n.ID)
+			bystander.MustReply(t, intReply(0), "EXISTS", "big")
 			// The bystander's connection was never disturbed.
-			bystander.mustReply(t, reply{Kind: '+', Str: "PONG"}, "PING")
-			bystander.mustReply(t, bulkReply("1"), "GET", "bystander-"+n.id)
+			bystander.MustReply(t, reply{Kind: '+', Str: "PONG"}, "PING")
+			bystander.MustReply(t, bulkReply("1"), "GET", "bystander-"+n.ID)
 		})
 	}
 	checkConvergence(t, nodes)

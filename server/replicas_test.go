@@ -1,4 +1,4 @@
-package server
+package server_test
 
 // The leader tells the truth about its replicas: ROLE, INFO replication,
 // SENTINEL replicas/master and CLUSTER NODES/SLOTS/SHARDS stop listing a
@@ -193,7 +193,7 @@ func (l lazyText) String() string { return l() }
 func addrsOf(nodes []*testNode) []string {
 	var out []string
 	for _, n := range nodes {
-		out = append(out, n.clientAddr())
+		out = append(out, n.ClientAddr())
 	}
 	slices.Sort(out)
 	return out
@@ -205,22 +205,22 @@ func TestReplicaHealth_FollowerStopsAndReturns(t *testing.T) {
 	waitMetaRecorded(t, nodes, 15*time.Second)
 	fs := followers(nodes, l)
 	gone, stays := fs[0], fs[1]
-	goneAddr := gone.clientAddr()
+	goneAddr := gone.ClientAddr()
 
-	took := waitView(t, l.clientAddr(), 10*time.Second, func(v replicaView) bool {
+	took := waitView(t, l.ClientAddr(), 10*time.Second, func(v replicaView) bool {
 		return v.healthyAbout(addrsOf(fs), nil, true)
 	}, "healthy cluster")
 	t.Logf("leader lists both replicas as connected %v after the cluster settled", took.Round(time.Millisecond))
 
 	// ROLE's offsets are the followers' applied indexes: after a write they
 	// reach the index it was applied at.
-	rdb := redis.NewClient(&redis.Options{Addr: l.clientAddr(), MaxRetries: -1})
+	rdb := redis.NewClient(&redis.Options{Addr: l.ClientAddr(), MaxRetries: -1})
 	defer rdb.Close()
 	if err := rdb.Set(context.Background(), "k", "v", 0).Err(); err != nil {
 		t.Fatal(err)
 	}
-	idx := l.s.Node.Raft().AppliedIndex()
-	waitView(t, l.clientAddr(), 10*time.Second, func(v replicaView) bool {
+	idx := l.S.Node.Raft().AppliedIndex()
+	waitView(t, l.ClientAddr(), 10*time.Second, func(v replicaView) bool {
 		for _, a := range addrsOf(fs) {
 			if v.roleOffsets[a] < idx {
 				return false
@@ -229,17 +229,17 @@ func TestReplicaHealth_FollowerStopsAndReturns(t *testing.T) {
 		return true
 	}, fmt.Sprintf("replica offsets reach %d", idx))
 
-	gone.kill(t, nodes)
-	took = waitView(t, l.clientAddr(), 10*time.Second, func(v replicaView) bool {
-		return v.healthyAbout([]string{stays.clientAddr()}, []string{goneAddr}, true)
+	gone.Kill(t)
+	took = waitView(t, l.ClientAddr(), 10*time.Second, func(v replicaView) bool {
+		return v.healthyAbout([]string{stays.ClientAddr()}, []string{goneAddr}, true)
 	}, "after a follower stopped")
 	t.Logf("leader reports the stopped follower down after %v", took.Round(time.Millisecond))
-	waitView(t, stays.clientAddr(), 10*time.Second, func(v replicaView) bool {
-		return v.healthyAbout([]string{stays.clientAddr()}, []string{goneAddr}, false)
+	waitView(t, stays.ClientAddr(), 10*time.Second, func(v replicaView) bool {
+		return v.healthyAbout([]string{stays.ClientAddr()}, []string{goneAddr}, false)
 	}, "the other follower's view")
 
-	gone.start(t)
-	took = waitView(t, l.clientAddr(), 15*time.Second, func(v replicaView) bool {
+	gone.Start(t)
+	took = waitView(t, l.ClientAddr(), 15*time.Second, func(v replicaView) bool {
 		return v.healthyAbout(addrsOf(fs), nil, true)
 	}, "after the follower came back")
 	t.Logf("leader lists the returned follower again after %v", took.Round(time.Millisecond))
@@ -253,25 +253,25 @@ func TestReplicaHealth_FollowerLosesRaftLink(t *testing.T) {
 	waitMetaRecorded(t, nodes, 15*time.Second)
 	fs := followers(nodes, l)
 	cut := fs[0]
-	waitView(t, l.clientAddr(), 10*time.Second, func(v replicaView) bool {
+	waitView(t, l.ClientAddr(), 10*time.Second, func(v replicaView) bool {
 		return v.healthyAbout(addrsOf(fs), nil, true)
 	}, "healthy cluster")
 
 	for _, o := range nodes {
 		if o != cut {
-			o.trans.Disconnect(cut.trans.LocalAddr())
-			cut.trans.Disconnect(o.trans.LocalAddr())
+			o.Trans.Disconnect(cut.Trans.LocalAddr())
+			cut.Trans.Disconnect(o.Trans.LocalAddr())
 		}
 	}
-	took := waitView(t, l.clientAddr(), 10*time.Second, func(v replicaView) bool {
-		return v.healthyAbout([]string{fs[1].clientAddr()}, []string{cut.clientAddr()}, true)
+	took := waitView(t, l.ClientAddr(), 10*time.Second, func(v replicaView) bool {
+		return v.healthyAbout([]string{fs[1].ClientAddr()}, []string{cut.ClientAddr()}, true)
 	}, "after the follower's Raft link was cut")
 	t.Logf("leader reports the cut-off follower down after %v", took.Round(time.Millisecond))
 
 	for _, a := range nodes {
 		for _, b := range nodes {
 			if a != b {
-				a.trans.Connect(b.trans.LocalAddr(), b.trans)
+				a.Trans.Connect(b.Trans.LocalAddr(), b.Trans)
 			}
 		}
 	}
@@ -281,7 +281,7 @@ func TestReplicaHealth_FollowerLosesRaftLink(t *testing.T) {
 		nl := leader(t, nodes)
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		defer cancel()
-		v, err := viewOf(ctx, nl.clientAddr())
+		v, err := viewOf(ctx, nl.ClientAddr())
 		return err == nil && v.healthyAbout(addrsOf(followers(nodes, nl)), nil, true)
 	}, "after the link came back no leader lists both replicas: %s", stateOf(nodes))
 }

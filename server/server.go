@@ -5,10 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
 	"net"
 	"net/http"
-	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/understudy/understudy/node"
@@ -29,6 +28,11 @@ type Server struct {
 	tls   tlsListeners
 	errc  chan error
 	stop  chan struct{}
+	// stopping is set when Shutdown begins: /readyz answers not ready from
+	// then on, while the node still serves through its ShutdownDelay.
+	stopping atomic.Bool
+	// asked is closed when a client sends SHUTDOWN (ShutdownRequested).
+	asked chan struct{}
 
 	// metrics is the Prometheus registry and the node's Observer (metrics.go).
 	metrics *metrics
@@ -45,6 +49,11 @@ func Start(cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("config: %w", err)
 	}
 	peers, _ := node.ParsePeers(cfg.Peers)
+	mode := cfg.startMode(peers)
+	nodePeers := peers
+	if mode != modeStatic {
+		nodePeers = nil // bootstrap.go decides, once the admin API answers
+	}
 	sec, err := cfg.loadSecrets()
 	if err != nil {
 		return nil, fmt.Errorf("config: %w", err)
@@ -61,38 +70,36 @@ func Start(cfg Config) (*Server, error) {
 	// node's TLS and token (ROLE, INFO, SENTINEL, CLUSTER, WAIT).
 	tracker := rpc.NewPeers(rpc.PeersConfig{TLS: clientSide(tl.admin), Token: cfg.AdminToken,
 		DownAfter: max(4*cfg.HeartbeatTimeout, 1500*time.Millisecond), Logger: cfg.Logger.With("id", cfg.ID)})
-	rs, err := resp.NewServer(resp.Config{
-		TLS:          tl.client,
-		Clients:      cfg.clientLimits(),
-		Addr:         cfg.ClientAddr,
-		FollowerMode: resp.FollowerMode(cfg.FollowerMode),
-		Limits:       resp.Limits{MaxBulkLen: cfg.MaxBulkLen, MaxArgs: cfg.MaxArgs, MaxInlineLen: cfg.MaxInlineLen},
-		Version:      Version,
-		SentinelName: cfg.SentinelName,
-		Users:        sec.users,
-		Logger:       cfg.Logger,
-		Peers:        tracker,
-
-		SlowlogLogSlowerThan: cfg.SlowlogLogSlowerThan,
-		SlowlogMaxLen:        cfg.SlowlogMaxLen,
-	}, nil)
+	// The listeners come first: the node records their real addresses
+	// (port 0 in tests), and the servers are then built with the node.
+	clientLn, err := net.Listen("tcp", cfg.ClientAddr)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("listen client %s: %w", cfg.ClientAddr, err)
 	}
-	adminLn := cfg.AdminAddr
-	if adminLn == "" {
-		adminLn = "127.0.0.1:0"
+	adminAt := cfg.AdminAddr
+	if adminAt == "" {
+		adminAt = "127.0.0.1:0"
 	}
-	as, err := rpc.NewServer(rpc.Config{Addr: adminLn, Token: cfg.AdminToken, Version: Version, TLS: tl.admin, Logger: cfg.Logger}, nil)
+	adminLn, err := net.Listen("tcp", adminAt)
 	if err != nil {
-		rs.Close()
-		return nil, err
+		clientLn.Close()
+		return nil, fmt.Errorf("listen admin %s: %w", adminAt, err)
+	}
+	closeLns := func() {
+		clientLn.Close()
+		adminLn.Close()
 	}
 	// What clients and operators are told, and where the other nodes dial.
-	clientAddr := or(cfg.AdvertiseClientAddr, rs.Addr().String())
-	adminAddr := or(cfg.AdvertiseAdminAddr, as.Addr().String())
+	clientAddr := or(cfg.AdvertiseClientAddr, clientLn.Addr().String())
+	adminAddr := or(cfg.AdvertiseAdminAddr, adminLn.Addr().String())
 	peerClientAddr := or(cfg.PeerClientAddr, clientAddr)
 	peerAdminAddr := or(cfg.PeerAdminAddr, adminAddr)
+	if cfg.Transport == nil && !cfg.InMemory {
+		if err := awaitOwnName(cfg.AdvertiseRaftAddr, cfg.Logger); err != nil {
+			closeLns()
+			return nil, err
+		}
+	}
 	m := newMetrics()
 	n, err := node.New(node.Config{
 		Observer:           m,
@@ -104,7 +111,7 @@ func Start(cfg Config) (*Server, error) {
 		AdminAddr:          adminAddr,
 		PeerClientAddr:     peerClientAddr,
 		PeerAdminAddr:      peerAdminAddr,
-		Peers:              peers,
+		Peers:              nodePeers,
 		HeartbeatTimeout:   cfg.HeartbeatTimeout,
 		ElectionTimeout:    cfg.ElectionTimeout,
 		LeaderLeaseTimeout: cfg.LeaderLeaseTimeout,
@@ -113,6 +120,8 @@ func Start(cfg Config) (*Server, error) {
 		SnapshotInterval:   cfg.SnapshotInterval,
 		TrailingLogs:       cfg.TrailingLogs,
 		MaxAppendEntries:   cfg.MaxAppendEntries,
+		LogStore:           cfg.LogStore,
+		MaxEntryBytes:      int(cfg.MaxEntryBytes),
 		MaxInflight:        cfg.MaxInflight,
 		GroupWait:          cfg.GroupWait,
 		MaxQueue:           cfg.MaxQueue,
@@ -122,15 +131,41 @@ func Start(cfg Config) (*Server, error) {
 		Logger:             cfg.Logger,
 	})
 	if err != nil {
-		rs.Close()
-		as.Close()
+		closeLns()
 		return nil, err
 	}
-	rs.SetNode(n)
-	as.SetNode(n)
+	asked := make(chan struct{})
+	rs, err := resp.NewServer(resp.Config{
+		OnShutdown:   func() { close(asked) }, // called once
+		TLS:          tl.client,
+		Clients:      cfg.clientLimits(),
+		Listener:     clientLn,
+		FollowerMode: resp.FollowerMode(cfg.FollowerMode),
+		Limits:       resp.Limits{MaxBulkLen: cfg.MaxBulkLen, MaxArgs: cfg.MaxArgs, MaxInlineLen: cfg.MaxInlineLen, MaxRequest: int64(cfg.MaxEntryBytes)},
+		Version:      BuildVersion(),
+		SentinelName: cfg.SentinelName,
+		Users:        sec.users,
+		Logger:       cfg.Logger,
+		Peers:        tracker,
+
+		SlowlogLogSlowerThan: cfg.SlowlogLogSlowerThan,
+		SlowlogMaxLen:        cfg.SlowlogMaxLen,
+	}, n)
+	if err != nil {
+		closeLns()
+		n.Close()
+		return nil, err
+	}
+	as, err := rpc.NewServer(rpc.Config{Listener: adminLn, Token: cfg.AdminToken, Version: BuildVersion(), FormatLevel: or32(cfg.reportLevel, FormatLevel), TLS: tl.admin, Logger: cfg.Logger}, n)
+	if err != nil {
+		rs.Close()
+		adminLn.Close()
+		n.Close()
+		return nil, err
+	}
 	tracker.Start(n)
 	s := &Server{cfg: cfg, metrics: m, log: cfg.Logger.With("component", "server", "id", cfg.ID), Node: n, RESP: rs, Admin: as,
-		peers: tracker, tls: tl, errc: make(chan error, 2), stop: make(chan struct{})}
+		peers: tracker, tls: tl, errc: make(chan error, 2), stop: make(chan struct{}), asked: asked}
 	m.register(s)
 	go s.watchStorage()
 	s.logTLS()
@@ -154,8 +189,12 @@ func Start(cfg Config) (*Server, error) {
 	self := node.Member{ID: cfg.ID, RaftAddr: raftAddr, ClientAddr: clientAddr, AdminAddr: adminAddr,
 		PeerClientAddr: peerClientAddr, PeerAdminAddr: peerAdminAddr}
 	go s.registerSelf(self)
-	if cfg.Join != "" {
+	go s.keepLevel()
+	switch mode {
+	case modeJoin:
 		go s.join(cfg.Join, self)
+	case modeAskFirst:
+		go s.bootstrapOrJoin(peers, cfg.Join, self)
 	}
 	return s, nil
 }
@@ -242,15 +281,23 @@ func (s *Server) AdminAddr() string { return s.Admin.Addr().String() }
 // ClientAddr is where the RESP server listens.
 func (s *Server) ClientAddr() string { return s.RESP.Addr().String() }
 
+// ShutdownRequested is closed when a client sends SHUTDOWN: the owner
+// stops the server as on SIGTERM (Shutdown).
+func (s *Server) ShutdownRequested() <-chan struct{} { return s.asked }
+
 // Err reports a fatal serving error.
 func (s *Server) Err() <-chan error { return s.errc }
 
-// Shutdown stops gracefully, within ctx: it stops accepting clients and
+// Shutdown stops gracefully, within ctx: /readyz turns not ready at once and
+// the node serves on as before for Config.ShutdownDelay (delay.go), then it
+// stops accepting clients and
 // lets every connection finish what it was owed (writes already proposed are
 // committed and answered; nothing new is read), then a leader hands
 // leadership to a follower so clients see a hand-over rather than an
 // election timeout, then the admin API, Raft and the stores close.
 func (s *Server) Shutdown(ctx context.Context) error {
+	s.stopping.Store(true)
+	s.delayShutdown(ctx)
 	// Most of the budget for the clients; the rest for the hand-over.
 	dctx, cancel := context.WithTimeout(ctx, timeShare(ctx, 0.6))
 	err := s.RESP.Drain(dctx)
@@ -309,28 +356,9 @@ func (s *Server) Close() error {
 	return err
 }
 
-// FreeAddr returns a 127.0.0.1 address whose port was free a moment ago
-// (tests and scripts). The caller listens on it later, so the port is drawn
-// from below Linux's ephemeral range (32768 and up): a port the kernel hands
-// out for ":0" is also what it gives the next outgoing connection or ":0"
-// listener of any process, which can take it before the caller listens.
-func FreeAddr() (string, error) {
-	for range 100 {
-		addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(freePortLow+rand.IntN(freePortHigh-freePortLow)))
-		ln, err := net.Listen("tcp", addr)
-		if err != nil {
-			continue // in use: draw again
-		}
-		ln.Close()
-		return addr, nil
+func or32(a, b uint32) uint32 {
+	if a != 0 {
+		return a
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", fmt.Errorf("find a free port: %w", err)
-	}
-	defer ln.Close()
-	return ln.Addr().String(), nil
+	return b
 }
-
-// FreeAddr draws ports from [freePortLow, freePortHigh).
-const freePortLow, freePortHigh = 20000, 32768

@@ -1,4 +1,4 @@
-package server
+package server_test
 
 import (
 	"bytes"
@@ -11,6 +11,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/understudy/understudy/server"
 )
 
 // Graceful shutdown of a leader, in the order the README promises: it stops
@@ -20,7 +22,7 @@ import (
 // so the test proves the order rather than racing it.
 func TestShutdown_LeaderDrainsClientsThenHandsOver(t *testing.T) {
 	var logs syncBuffer
-	nodes := startCluster(t, 3, withGates(), withConfig(func(c *Config) {
+	nodes := startCluster(t, 3, withGates(), withConfig(func(c *server.Config) {
 		c.Logger = slog.New(slog.NewTextHandler(&logs, nil)).With("node", c.ID)
 	}))
 	l := leader(t, nodes)
@@ -29,16 +31,16 @@ func TestShutdown_LeaderDrainsClientsThenHandsOver(t *testing.T) {
 	if nl := leader(t, nodes); nl != l {
 		l = nl
 	}
-	term := l.s.Node.Raft().CurrentTerm()
-	addr := l.clientAddr()
+	term := l.S.Node.Raft().CurrentTerm()
+	addr := l.ClientAddr()
 	c := mustClient(t, addr)
-	c.timeout = 10 * time.Second
-	c.mustReply(t, okReply(), "SET", "before", "1")
+	c.Timeout = 10 * time.Second
+	c.MustReply(t, okReply(), "SET", "before", "1")
 
 	// A write in flight: proposed, not yet committed.
 	got := proposeHeld(t, l, c, "SET", "inflight", "v")
 
-	srv := l.s
+	srv := l.S
 	stopped := make(chan error, 1)
 	go func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 8*time.Second)
@@ -62,7 +64,7 @@ func TestShutdown_LeaderDrainsClientsThenHandsOver(t *testing.T) {
 	}
 
 	// Let it commit: the client gets its OK, then the farewell, then EOF.
-	l.gate.open()
+	l.Gate.Open()
 	var res doResult
 	select {
 	case res = <-got:
@@ -72,11 +74,11 @@ func TestShutdown_LeaderDrainsClientsThenHandsOver(t *testing.T) {
 	if res.err != nil || res.r.String() != okReply().String() {
 		t.Fatalf("in-flight write during shutdown: %s %v, want OK", res.r, res.err)
 	}
-	bye, err := readReply(c.br)
-	if err != nil || !bye.errPrefix("TRYAGAIN server shutting down") {
+	bye, err := readReply(c.Reader())
+	if err != nil || !bye.ErrPrefix("TRYAGAIN server shutting down") {
 		t.Fatalf("after its last reply the client read %s %v, want the TRYAGAIN farewell", bye, err)
 	}
-	if _, err := readReply(c.br); !errors.Is(err, io.EOF) {
+	if _, err := readReply(c.Reader()); !errors.Is(err, io.EOF) {
 		t.Fatalf("after the farewell: %v, want EOF", err)
 	}
 
@@ -88,26 +90,26 @@ func TestShutdown_LeaderDrainsClientsThenHandsOver(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("Shutdown did not return")
 	}
-	l.s = nil // closed
+	l.S = nil // closed
 
 	// Leadership was handed over (a new leader in a later term, at once,
 	// not after an election timeout), and it has the write.
 	rest := followers(nodes, l)
 	nl := leader(t, rest)
-	if nt := nl.s.Node.Raft().CurrentTerm(); nt <= term {
-		t.Fatalf("new leader %s in term %d, want a term after %d", nl.id, nt, term)
+	if nt := nl.S.Node.Raft().CurrentTerm(); nt <= term {
+		t.Fatalf("new leader %s in term %d, want a term after %d", nl.ID, nt, term)
 	}
-	nc := mustClient(t, nl.clientAddr())
-	nc.mustReply(t, bulkReply("v"), "GET", "inflight")
-	nc.mustReply(t, bulkReply("1"), "GET", "before")
+	nc := mustClient(t, nl.ClientAddr())
+	nc.MustReply(t, bulkReply("v"), "GET", "inflight")
+	nc.MustReply(t, bulkReply("1"), "GET", "before")
 	out := logs.String()
 	for _, want := range []string{"clients drained", "leadership handed over"} {
 		found := false
 		for _, line := range strings.Split(out, "\n") {
-			found = found || (strings.Contains(line, "node="+l.id) && strings.Contains(line, want))
+			found = found || (strings.Contains(line, "node="+l.ID) && strings.Contains(line, want))
 		}
 		if !found {
-			t.Errorf("the old leader %s did not log %q", l.id, want)
+			t.Errorf("the old leader %s did not log %q", l.ID, want)
 		}
 	}
 }

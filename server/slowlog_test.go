@@ -1,21 +1,23 @@
-package server
+package server_test
 
 import (
 	"fmt"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/understudy/understudy/server"
 )
 
 // slowlogCluster starts one node whose slow log records commands slower than
 // slowerThan µs and keeps maxLen entries, and returns a client of it.
 func slowlogCluster(t *testing.T, slowerThan int64, maxLen int) *respClient {
 	t.Helper()
-	nodes := startCluster(t, 1, withConfig(func(c *Config) {
+	nodes := startCluster(t, 1, withConfig(func(c *server.Config) {
 		c.SlowlogLogSlowerThan = slowerThan
 		c.SlowlogMaxLen = maxLen
 	}))
-	return mustClient(t, leader(t, nodes).clientAddr())
+	return mustClient(t, leader(t, nodes).ClientAddr())
 }
 
 // TestSlowlog_EntriesAsRedis records every command (threshold 0) and checks
@@ -25,26 +27,26 @@ func slowlogCluster(t *testing.T, slowerThan int64, maxLen int) *respClient {
 // slowlog-max-len of them.
 func TestSlowlog_EntriesAsRedis(t *testing.T) {
 	c := slowlogCluster(t, 0, 4)
-	c.mustReply(t, okReply(), "CLIENT", "SETNAME", "tester")
-	c.mustReply(t, okReply(), "SLOWLOG", "RESET")
-	c.mustReply(t, intReply(1), "SLOWLOG", "LEN") // the RESET itself, as in Redis
+	c.MustReply(t, okReply(), "CLIENT", "SETNAME", "tester")
+	c.MustReply(t, okReply(), "SLOWLOG", "RESET")
+	c.MustReply(t, intReply(1), "SLOWLOG", "LEN") // the RESET itself, as in Redis
 	before := time.Now().Unix()
-	c.mustReply(t, okReply(), "SET", "k", "v")
+	c.MustReply(t, okReply(), "SET", "k", "v")
 	rpush := []string{"RPUSH", "list"}
 	for i := range 38 {
 		rpush = append(rpush, fmt.Sprintf("e%02d", i))
 	}
-	c.mustReply(t, intReply(38), rpush...)
+	c.MustReply(t, intReply(38), rpush...)
 	big := strings.Repeat("x", 200)
-	c.mustReply(t, okReply(), "SET", "big", big)
-	if r := c.mustDo(t, "NOSUCH", "a"); !r.errPrefix("ERR unknown command") { // never logged: not a command
+	c.MustReply(t, okReply(), "SET", "big", big)
+	if r := c.MustDo(t, "NOSUCH", "a"); !r.ErrPrefix("ERR unknown command") { // never logged: not a command
 		t.Fatalf("NOSUCH: %s", r)
 	}
-	if r := c.mustDo(t, "HELLO", "2", "SETNAME", "tester"); r.isErr() { // never logged: HELLO may carry AUTH
+	if r := c.MustDo(t, "HELLO", "2", "SETNAME", "tester"); r.IsErr() { // never logged: HELLO may carry AUTH
 		t.Fatalf("HELLO: %s", r)
 	}
 
-	got := c.mustDo(t, "SLOWLOG", "GET")
+	got := c.MustDo(t, "SLOWLOG", "GET")
 	if got.Kind != '*' || len(got.Arr) != 4 {
 		t.Fatalf("SLOWLOG GET: want 4 entries (slowlog-max-len), got %s", got)
 	}
@@ -54,7 +56,7 @@ func TestSlowlog_EntriesAsRedis(t *testing.T) {
 		{"SET", "k", "v"},
 		{"SLOWLOG", "LEN"}, // the oldest of the five since RESET is gone
 	}
-	addr := c.nc.LocalAddr().String()
+	addr := c.Conn().LocalAddr().String()
 	for i, e := range got.Arr {
 		if e.Kind != '*' || len(e.Arr) != 6 {
 			t.Fatalf("entry %d: want 6 fields, got %s", i, e)
@@ -85,14 +87,14 @@ func TestSlowlog_EntriesAsRedis(t *testing.T) {
 		t.Errorf("SET took %d µs through Raft, want > 0", us)
 	}
 
-	c.mustReply(t, intReply(4), "SLOWLOG", "LEN")
-	if r := c.mustDo(t, "SLOWLOG", "GET", "1"); len(r.Arr) != 1 {
+	c.MustReply(t, intReply(4), "SLOWLOG", "LEN")
+	if r := c.MustDo(t, "SLOWLOG", "GET", "1"); len(r.Arr) != 1 {
 		t.Errorf("SLOWLOG GET 1: %s", r)
 	}
-	if r := c.mustDo(t, "SLOWLOG", "GET", "0"); r.Kind != '*' || len(r.Arr) != 0 {
+	if r := c.MustDo(t, "SLOWLOG", "GET", "0"); r.Kind != '*' || len(r.Arr) != 0 {
 		t.Errorf("SLOWLOG GET 0: %s", r)
 	}
-	if r := c.mustDo(t, "SLOWLOG", "GET", "-1"); len(r.Arr) != 4 {
+	if r := c.MustDo(t, "SLOWLOG", "GET", "-1"); len(r.Arr) != 4 {
 		t.Errorf("SLOWLOG GET -1: %d entries, want all 4", len(r.Arr))
 	}
 	for _, tc := range []struct {
@@ -106,19 +108,19 @@ func TestSlowlog_EntriesAsRedis(t *testing.T) {
 		{[]string{"SLOWLOG", "FOO"}, "ERR unknown subcommand 'FOO'. Try SLOWLOG HELP."},
 		{[]string{"SLOWLOG"}, "ERR wrong number of arguments for 'slowlog' command"},
 	} {
-		c.mustReply(t, errReply(tc.want), tc.args...)
+		c.MustReply(t, errReply(tc.want), tc.args...)
 	}
-	help := c.mustDo(t, "SLOWLOG", "HELP")
+	help := c.MustDo(t, "SLOWLOG", "HELP")
 	if len(help.Arr) != 12 || !strings.HasPrefix(help.Arr[0].Str, "SLOWLOG <subcommand>") {
 		t.Errorf("SLOWLOG HELP: %s", help)
 	}
-	c.mustReply(t, okReply(), "SLOWLOG", "RESET")
-	c.mustReply(t, intReply(1), "SLOWLOG", "LEN")
+	c.MustReply(t, okReply(), "SLOWLOG", "RESET")
+	c.MustReply(t, intReply(1), "SLOWLOG", "LEN")
 	// IDs keep counting across RESET, as in Redis.
-	if r := c.mustDo(t, "SLOWLOG", "GET"); len(r.Arr) < 1 || r.Arr[0].Arr[0].Int <= got.Arr[0].Arr[0].Int {
+	if r := c.MustDo(t, "SLOWLOG", "GET"); len(r.Arr) < 1 || r.Arr[0].Arr[0].Int <= got.Arr[0].Arr[0].Int {
 		t.Errorf("after RESET: %s (last id before it %d)", r, got.Arr[0].Arr[0].Int)
 	}
-	c.mustReply(t, reply{Kind: '*', Arr: []reply{
+	c.MustReply(t, reply{Kind: '*', Arr: []reply{
 		bulkReply("slowlog-log-slower-than"), bulkReply("0"), bulkReply("slowlog-max-len"), bulkReply("4"),
 	}}, "CONFIG", "GET", "slowlog-*")
 }
@@ -130,11 +132,11 @@ func TestSlowlog_Threshold(t *testing.T) {
 		t.Run(fmt.Sprint(threshold), func(t *testing.T) {
 			c := slowlogCluster(t, threshold, 128)
 			for i := range 20 {
-				c.mustReply(t, okReply(), "SET", fmt.Sprint("k", i), "v")
-				c.mustReply(t, bulkReply("v"), "GET", fmt.Sprint("k", i))
+				c.MustReply(t, okReply(), "SET", fmt.Sprint("k", i), "v")
+				c.MustReply(t, bulkReply("v"), "GET", fmt.Sprint("k", i))
 			}
-			c.mustReply(t, intReply(0), "SLOWLOG", "LEN")
-			c.mustReply(t, reply{Kind: '*', Arr: []reply{}}, "SLOWLOG", "GET")
+			c.MustReply(t, intReply(0), "SLOWLOG", "LEN")
+			c.MustReply(t, reply{Kind: '*', Arr: []reply{}}, "SLOWLOG", "GET")
 		})
 	}
 }
@@ -143,15 +145,15 @@ func TestSlowlog_Threshold(t *testing.T) {
 // per-error sections in Redis's format, and which INFO forms include them.
 func TestInfo_CommandstatsAndErrorstats(t *testing.T) {
 	c := slowlogCluster(t, 10000, 128)
-	c.mustReply(t, okReply(), "SET", "k", "v")
-	c.mustReply(t, okReply(), "SET", "k", "w")
-	c.mustReply(t, errReply("ERR value is not an integer or out of range"), "INCR", "k")
-	c.mustReply(t, errReply("WRONGTYPE Operation against a key holding the wrong kind of value"), "LPUSH", "k", "x")
-	if r := c.mustDo(t, "NOSUCH"); !r.errPrefix("ERR unknown command") {
+	c.MustReply(t, okReply(), "SET", "k", "v")
+	c.MustReply(t, okReply(), "SET", "k", "w")
+	c.MustReply(t, errReply("ERR value is not an integer or out of range"), "INCR", "k")
+	c.MustReply(t, errReply("WRONGTYPE Operation against a key holding the wrong kind of value"), "LPUSH", "k", "x")
+	if r := c.MustDo(t, "NOSUCH"); !r.ErrPrefix("ERR unknown command") {
 		t.Fatalf("NOSUCH: %s", r)
 	}
 
-	cmdstats := c.mustDo(t, "INFO", "commandstats").Str
+	cmdstats := c.MustDo(t, "INFO", "commandstats").Str
 	for _, want := range []string{
 		"# Commandstats\r\n",
 		"\r\ncmdstat_set:calls=2,usec=",
@@ -165,20 +167,20 @@ func TestInfo_CommandstatsAndErrorstats(t *testing.T) {
 	if strings.Contains(cmdstats, "nosuch") {
 		t.Errorf("INFO commandstats counts an unknown command:\n%s", cmdstats)
 	}
-	errstats := c.mustDo(t, "INFO", "errorstats").Str
+	errstats := c.MustDo(t, "INFO", "errorstats").Str
 	for _, want := range []string{"# Errorstats\r\n", "errorstat_ERR:count=2\r\n", "errorstat_WRONGTYPE:count=1\r\n"} {
 		if !strings.Contains(errstats, want) {
 			t.Errorf("INFO errorstats lacks %q:\n%s", want, errstats)
 		}
 	}
-	def := c.mustDo(t, "INFO").Str
+	def := c.MustDo(t, "INFO").Str
 	if !strings.Contains(def, "# Errorstats") || strings.Contains(def, "# Commandstats") {
 		t.Errorf("INFO (default) must have Errorstats and not Commandstats, as Redis:\n%s", def)
 	}
 	if !strings.Contains(def, "total_error_replies:3\r\n") {
 		t.Errorf("INFO stats: want total_error_replies:3:\n%s", def)
 	}
-	if all := c.mustDo(t, "INFO", "all").Str; !strings.Contains(all, "# Commandstats") {
+	if all := c.MustDo(t, "INFO", "all").Str; !strings.Contains(all, "# Commandstats") {
 		t.Errorf("INFO all lacks Commandstats")
 	}
 }

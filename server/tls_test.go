@@ -1,4 +1,4 @@
-package server
+package server_test
 
 import (
 	"context"
@@ -9,7 +9,9 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
 	"github.com/understudy/understudy/rpc"
+	"github.com/understudy/understudy/server"
 	"github.com/understudy/understudy/tlsconf"
 	"github.com/understudy/understudy/tlsconf/tlstest"
 )
@@ -17,7 +19,7 @@ import (
 // withTLS gives every node its own certificate signed by ca, the CA file,
 // and --tls-auth-clients auth ("" for the default: yes with a CA).
 func withTLS(t *testing.T, ca *tlstest.CA, auth string) clusterOption {
-	return withConfig(func(c *Config) {
+	return withConfig(func(c *server.Config) {
 		cert := ca.Issue(t, c.ID)
 		c.TLSCertFile, c.TLSKeyFile, c.TLSCACertFile, c.TLSAuthClients = cert.CertFile, cert.KeyFile, ca.CertFile, auth
 	})
@@ -61,17 +63,17 @@ func TestTLS_ClusterOnEveryListener(t *testing.T) {
 	waitMetaRecorded(t, nodes, 15*time.Second) // followers registered through the leader's TLS admin port
 	cli := clientTLS(t, ca, ca.Issue(t, "app"))
 
-	lc := tlsRedis(t, l.clientAddr(), cli)
+	lc := tlsRedis(t, l.ClientAddr(), cli)
 	if err := lc.Set(ctx5(t), "greeting", "hello", 0).Err(); err != nil {
-		t.Fatalf("SET on leader %s over TLS: %v", l.id, err)
+		t.Fatalf("SET on leader %s over TLS: %v", l.ID, err)
 	}
 	for _, f := range followers(nodes, l) {
-		fc := tlsRedis(t, f.clientAddr(), cli)
+		fc := tlsRedis(t, f.ClientAddr(), cli)
 		if got, err := fc.Get(ctx5(t), "greeting").Result(); err != nil || got != "hello" {
-			t.Fatalf("GET on follower %s (forwarded over TLS): %q, %v", f.id, got, err)
+			t.Fatalf("GET on follower %s (forwarded over TLS): %q, %v", f.ID, got, err)
 		}
 		if err := fc.Incr(ctx5(t), "hits").Err(); err != nil {
-			t.Fatalf("INCR on follower %s (forwarded over TLS): %v", f.id, err)
+			t.Fatalf("INCR on follower %s (forwarded over TLS): %v", f.ID, err)
 		}
 	}
 	if got, err := lc.Get(ctx5(t), "hits").Result(); err != nil || got != "2" {
@@ -79,8 +81,8 @@ func TestTLS_ClusterOnEveryListener(t *testing.T) {
 	}
 
 	// Plaintext RESP on the TLS client port gets no reply.
-	if c, err := dialClient(l.clientAddr()); err == nil {
-		c.timeout = 2 * time.Second
+	if c, err := dialClient(l.ClientAddr()); err == nil {
+		c.Timeout = 2 * time.Second
 		if r, err := c.Do("PING"); err == nil {
 			t.Fatalf("plaintext PING on a TLS port answered %s", r)
 		}
@@ -89,7 +91,7 @@ func TestTLS_ClusterOnEveryListener(t *testing.T) {
 
 	// Raft is mutual TLS: a handshake with a certificate of the CA succeeds,
 	// one without a certificate is refused.
-	raftAddr := l.cfg.RaftAddr
+	raftAddr := l.Cfg.RaftAddr
 	if err := tlsHandshake(raftAddr, cli); err != nil {
 		t.Fatalf("TLS handshake with the Raft port %s: %v", raftAddr, err)
 	}
@@ -98,13 +100,13 @@ func TestTLS_ClusterOnEveryListener(t *testing.T) {
 	}
 
 	// The admin API: with the CA and a certificate it answers, in plaintext it does not.
-	admin := rpc.NewClient(l.s.AdminAddr(), "")
+	admin := rpc.NewClient(l.S.AdminAddr(), "")
 	admin.TLS = cli
 	ms, err := admin.Members(ctx5(t))
 	if err != nil || len(ms.Members) != 3 {
 		t.Fatalf("admin Members over TLS: %v, %v", ms, err)
 	}
-	plain := rpc.NewClient(l.s.AdminAddr(), "")
+	plain := rpc.NewClient(l.S.AdminAddr(), "")
 	plain.Timeout = 2 * time.Second
 	if _, err := plain.Status(ctx5(t)); err == nil {
 		t.Fatal("admin Status in plaintext on a TLS admin port succeeded")
@@ -116,13 +118,13 @@ func TestTLS_ClusterOnEveryListener(t *testing.T) {
 	cert := ca.Issue(t, "n4")
 	n4.DataDir, n4.RaftAddr, n4.ClientAddr, n4.AdminAddr = t.TempDir(), mustFreeAddr(t), mustFreeAddr(t), mustFreeAddr(t)
 	n4.TLSCertFile, n4.TLSKeyFile, n4.TLSCACertFile = cert.CertFile, cert.KeyFile, ca.CertFile
-	n4.Join, n4.JoinNonVoter = followers(nodes, l)[0].s.AdminAddr(), true
-	n4.Logger = l.cfg.Logger.With("node", "n4")
-	tn4 := &testNode{id: "n4", cfg: n4}
-	tn4.start(t)
+	n4.Join, n4.JoinNonVoter = followers(nodes, l)[0].S.AdminAddr(), true
+	n4.Logger = l.Cfg.Logger.With("node", "n4")
+	tn4 := &testNode{ID: "n4", Cfg: n4}
+	tn4.Start(t)
 	t.Cleanup(func() { closeWithin(t, tn4, 5*time.Second) })
 	all := append(append([]*testNode{}, nodes...), tn4)
-	waitFor(t, 20*time.Second, func() bool { return tn4.s.Node.FSM().Stats().Keys >= 2 },
+	waitFor(t, 20*time.Second, func() bool { return tn4.S.Node.FSM().Stats().Keys >= 2 },
 		"n4 did not join and catch up over TLS: %s", stateOf(all))
 	if _, err := admin.Promote(ctx5(t), "n4"); err != nil {
 		t.Fatalf("promote n4 over TLS: %v", err)
@@ -178,11 +180,11 @@ func TestTLS_ClientCertificates(t *testing.T) {
 				cfg  *tls.Config
 				ok   bool
 			}{{"with a certificate", with, true}, {"without a certificate", without, tc.noCertOK}, {"with a foreign certificate", wrong, tc.foreignOK}} {
-				err := tlsRedis(t, l.clientAddr(), c.cfg).Set(ctx5(t), "k", "v", 0).Err()
+				err := tlsRedis(t, l.ClientAddr(), c.cfg).Set(ctx5(t), "k", "v", 0).Err()
 				if (err == nil) != c.ok {
 					t.Errorf("RESP client %s: err %v, want success %v", c.name, err, c.ok)
 				}
-				admin := rpc.NewClient(l.s.AdminAddr(), "")
+				admin := rpc.NewClient(l.S.AdminAddr(), "")
 				admin.TLS, admin.Timeout = c.cfg, 3*time.Second
 				_, err = admin.Status(ctx5(t))
 				if (err == nil) != c.ok {
@@ -197,21 +199,21 @@ func TestTLS_ClientCertificates(t *testing.T) {
 // and Raft stay plaintext.
 func TestTLS_PerListener(t *testing.T) {
 	ca := tlstest.NewCA(t, "partial")
-	nodes := startCluster(t, 1, withRealStores(), withTLS(t, ca, "no"), withConfig(func(c *Config) {
+	nodes := startCluster(t, 1, withRealStores(), withTLS(t, ca, "no"), withConfig(func(c *server.Config) {
 		c.TLSRaft, c.TLSAdmin = false, false
 	}))
 	l := leader(t, nodes)
-	if err := tlsRedis(t, l.clientAddr(), clientTLS(t, ca, tlstest.Cert{})).Ping(ctx5(t)).Err(); err != nil {
+	if err := tlsRedis(t, l.ClientAddr(), clientTLS(t, ca, tlstest.Cert{})).Ping(ctx5(t)).Err(); err != nil {
 		t.Fatalf("PING over TLS: %v", err)
 	}
-	st, err := rpc.NewClient(l.s.AdminAddr(), "").Status(ctx5(t))
+	st, err := rpc.NewClient(l.S.AdminAddr(), "").Status(ctx5(t))
 	if err != nil || st.Role != "leader" {
 		t.Fatalf("plaintext admin Status: %v, %v", st, err)
 	}
-	if err := tlsHandshake(l.cfg.RaftAddr, clientTLS(t, ca, tlstest.Cert{})); err == nil {
+	if err := tlsHandshake(l.Cfg.RaftAddr, clientTLS(t, ca, tlstest.Cert{})); err == nil {
 		t.Fatal("the Raft port speaks TLS with --tls-raft=false")
 	}
-	tlsAdmin := rpc.NewClient(l.s.AdminAddr(), "")
+	tlsAdmin := rpc.NewClient(l.S.AdminAddr(), "")
 	tlsAdmin.TLS = clientTLS(t, ca, tlstest.Cert{})
 	if _, err := tlsAdmin.Status(ctx5(t)); err == nil || !strings.Contains(err.Error(), "does not serve TLS") {
 		t.Fatalf("TLS admin client on a plaintext admin port: %v, want an error saying the node does not serve TLS", err)
@@ -225,26 +227,26 @@ func TestTLS_ConfigRefused(t *testing.T) {
 	cert := ca.Issue(t, "n1")
 	for _, tc := range []struct {
 		name string
-		set  func(*Config)
+		set  func(*server.Config)
 		want string
 	}{
-		{"cert without key", func(c *Config) { c.TLSCertFile = cert.CertFile }, "--tls-cert-file needs --tls-key-file"},
-		{"key without cert", func(c *Config) { c.TLSKeyFile = cert.KeyFile }, "--tls-key-file needs --tls-cert-file"},
-		{"CA without cert", func(c *Config) { c.TLSCACertFile = ca.CertFile }, "need --tls-cert-file"},
-		{"auth yes without CA", func(c *Config) {
+		{"cert without key", func(c *server.Config) { c.TLSCertFile = cert.CertFile }, "--tls-cert-file needs --tls-key-file"},
+		{"key without cert", func(c *server.Config) { c.TLSKeyFile = cert.KeyFile }, "--tls-key-file needs --tls-cert-file"},
+		{"CA without cert", func(c *server.Config) { c.TLSCACertFile = ca.CertFile }, "need --tls-cert-file"},
+		{"auth yes without CA", func(c *server.Config) {
 			c.TLSCertFile, c.TLSKeyFile, c.TLSAuthClients = cert.CertFile, cert.KeyFile, "yes"
 		}, "needs --tls-ca-cert-file"},
-		{"bogus auth", func(c *Config) {
+		{"bogus auth", func(c *server.Config) {
 			c.TLSCertFile, c.TLSKeyFile, c.TLSAuthClients = cert.CertFile, cert.KeyFile, "sometimes"
 		}, `--tls-auth-clients "sometimes"`},
-		{"every listener off", func(c *Config) {
+		{"every listener off", func(c *server.Config) {
 			c.TLSCertFile, c.TLSKeyFile = cert.CertFile, cert.KeyFile
 			c.TLSClient, c.TLSRaft, c.TLSAdmin = false, false, false
 		}, "are all off"},
-		{"missing CA file", func(c *Config) {
+		{"missing CA file", func(c *server.Config) {
 			c.TLSCertFile, c.TLSKeyFile, c.TLSCACertFile = cert.CertFile, cert.KeyFile, "/nonexistent/ca.pem"
 		}, "/nonexistent/ca.pem"},
-		{"key of another certificate", func(c *Config) {
+		{"key of another certificate", func(c *server.Config) {
 			c.TLSCertFile, c.TLSKeyFile = cert.CertFile, ca.Issue(t, "other").KeyFile
 		}, cert.CertFile},
 	} {
@@ -252,7 +254,7 @@ func TestTLS_ConfigRefused(t *testing.T) {
 			cfg := testConfig("n1")
 			cfg.DataDir, cfg.RaftAddr, cfg.ClientAddr = t.TempDir(), mustFreeAddr(t), mustFreeAddr(t)
 			tc.set(&cfg)
-			s, err := Start(cfg)
+			s, err := server.Start(cfg)
 			if err == nil {
 				_ = s.Close()
 				t.Fatalf("Start accepted the config")

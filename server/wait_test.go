@@ -1,4 +1,4 @@
-package server
+package server_test
 
 import (
 	"math"
@@ -14,11 +14,11 @@ func TestWait_HugeTimeoutDoesNotOverflow(t *testing.T) {
 	nodes := startCluster(t, 3)
 	l := leader(t, nodes)
 	waitMetaRecorded(t, nodes, 10*time.Second)
-	c := mustClient(t, l.clientAddr())
-	c.timeout = 10 * time.Second
-	c.mustReply(t, okReply(), "SET", "k", "v")
+	c := mustClient(t, l.ClientAddr())
+	c.Timeout = 10 * time.Second
+	c.MustReply(t, okReply(), "SET", "k", "v")
 	for _, timeout := range []int64{math.MaxInt64, math.MaxInt64 / 1000, 1 << 53} {
-		r := c.mustDo(t, "WAIT", "2", strconv.FormatInt(timeout, 10))
+		r := c.MustDo(t, "WAIT", "2", strconv.FormatInt(timeout, 10))
 		if r.Kind != ':' || r.Int != 2 {
 			t.Fatalf("WAIT 2 %d after SET: got %s, want :2", timeout, r)
 		}

@@ -1,4 +1,4 @@
-package server
+package server_test
 
 import (
 	"context"
@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/understudy/understudy/server"
 	"github.com/understudy/understudy/tlsconf/tlstest"
 )
 
@@ -16,7 +18,7 @@ import (
 func TestWAIT_TLSAdminPort(t *testing.T) {
 	ca := tlstest.NewCA(t, "wait")
 	nodes := startCluster(t, 3, withRealStores(), withStableTiming(), withTLS(t, ca, ""),
-		withConfig(func(c *Config) { c.AdminToken = "wait-token" }))
+		withConfig(func(c *server.Config) { c.AdminToken = "wait-token" }))
 	l := leader(t, nodes)
 	waitMetaRecorded(t, nodes, 15*time.Second)
 	cli := clientTLS(t, ca, ca.Issue(t, "app"))
@@ -34,21 +36,21 @@ func TestWAIT_TLSAdminPort(t *testing.T) {
 		return got, time.Since(start)
 	}
 	for _, via := range []*testNode{l, fs[0]} {
-		c := tlsRedis(t, via.clientAddr(), cli).Conn()
+		c := tlsRedis(t, via.ClientAddr(), cli).Conn()
 		defer c.Close()
 		for i := range 3 {
 			if err := c.Incr(ctx, "wait.tls").Err(); err != nil {
-				t.Fatalf("INCR via %s: %v", via.id, err)
+				t.Fatalf("INCR via %s: %v", via.ID, err)
 			}
 			if got, el := wait(c, 2, 5000); got != 2 {
-				t.Fatalf("WAIT 2 5000 via %s (round %d) = %d after %v, want 2", via.id, i, got, el)
+				t.Fatalf("WAIT 2 5000 via %s (round %d) = %d after %v, want 2", via.ID, i, got, el)
 			}
 		}
 	}
 
-	c := tlsRedis(t, l.clientAddr(), cli).Conn()
+	c := tlsRedis(t, l.ClientAddr(), cli).Conn()
 	defer c.Close()
-	fs[1].kill(t, nodes)
+	fs[1].Kill(t)
 	if err := c.Set(ctx, "wait.degraded", "v", 0).Err(); err != nil {
 		t.Fatal(err)
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 	adminpb "github.com/understudy/understudy/proto/understudy/v1"
 	"github.com/understudy/understudy/rpc"
+	"github.com/understudy/understudy/server"
 )
 
 // adminFlags are shared by every admin verb.
@@ -35,7 +36,8 @@ func (f *adminFlags) register(cmd *cobra.Command) {
 	pf.StringVar(&f.token, "token", "", "admin token (or UNDERSTUDY_ADMIN_TOKEN)")
 	pf.StringVar(&f.tokenFile, "token-file", "", "file holding the admin token (or UNDERSTUDY_ADMIN_TOKEN_FILE)")
 	pf.StringVarP(&f.output, "output", "o", "human", "output format: human or json")
-	pf.DurationVar(&f.timeout, "timeout", 5*time.Second, "deadline of each call")
+	f.timeout = 5 * time.Second
+	pf.Var(timeoutFlag{&f.timeout}, "timeout", "deadline of each call: a duration (2s, 500ms) or a number of seconds (2), as serve's --timeout")
 	f.tls.register(pf)
 }
 
@@ -92,7 +94,7 @@ func addAdminCommands(root *cobra.Command) {
 	f := &adminFlags{}
 	group := []*cobra.Command{
 		newStatusCmd(f), newMembersCmd(f), newJoinCmd(f), newPromoteCmd(f), newRemoveCmd(f),
-		newTransferCmd(f), newSnapshotCmd(f), newBackupCmd(f), newRestoreCmd(f),
+		newTransferCmd(f), newHandoffCmd(f), newPruneCmd(f), newSnapshotCmd(f), newBackupCmd(f), newRestoreCmd(f), newRotateRelaySecretCmd(f),
 	}
 	for _, c := range group {
 		f.register(c)
@@ -119,6 +121,8 @@ type statusView struct {
 	Keys              int64  `json:"keys"`
 	UptimeSeconds     int64  `json:"uptime_seconds"`
 	Version           string `json:"version"`
+	FormatLevel       uint32 `json:"format_level"`
+	ClusterVersion    uint32 `json:"cluster_version"`
 	RaftAddr          string `json:"raft_addr"`
 	ClientAddr        string `json:"client_addr"`
 	AdminAddr         string `json:"admin_addr"`
@@ -131,7 +135,7 @@ func viewOf(s *adminpb.StatusResponse) statusView {
 		LeaderAdminAddr: s.LeaderAdminAddr, CommitIndex: s.CommitIndex, AppliedIndex: s.AppliedIndex,
 		LastLogIndex: s.LastLogIndex, LastContactMs: s.LastContactMs,
 		LastSnapshotIndex: s.LastSnapshotIndex, LogSizeBytes: s.LogSizeBytes, Keys: s.Keys,
-		UptimeSeconds: s.UptimeSeconds, Version: s.Version, RaftAddr: s.RaftAddr, ClientAddr: s.ClientAddr, AdminAddr: s.AdminAddr,
+		UptimeSeconds: s.UptimeSeconds, Version: s.Version, FormatLevel: s.FormatLevel, ClusterVersion: s.ClusterLevel, RaftAddr: s.RaftAddr, ClientAddr: s.ClientAddr, AdminAddr: s.AdminAddr,
 	}
 }
 
@@ -184,18 +188,31 @@ func writeStatus(w io.Writer, format string, views []statusView, cluster bool) e
 		return writeStatusOne(w, views[0])
 	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tROLE\tTERM\tLEADER\tCOMMIT\tAPPLIED\tSNAPSHOT\tKEYS\tLOG SIZE\tLAST CONTACT\tUPTIME\tCLIENT\tADMIN")
+	fmt.Fprintln(tw, "ID\tROLE\tTERM\tLEADER\tCOMMIT\tAPPLIED\tSNAPSHOT\tKEYS\tLOG SIZE\tLAST CONTACT\tUPTIME\tVERSION\tFORMAT\tCLIENT\tADMIN")
 	for _, v := range views {
 		if v.Error != "" {
-			fmt.Fprintf(tw, "%s\t%s\t-\t-\t-\t-\t-\t-\t-\t-\t-\t-\t%s\n", v.ID, v.Role, v.AdminAddr)
+			fmt.Fprintf(tw, "%s\t%s\t-\t-\t-\t-\t-\t-\t-\t-\t-\t-\t-\t-\t%s\n", v.ID, v.Role, v.AdminAddr)
 			continue
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%d\t%d\t%d\t%d\t%s\t%s\t%s\t%s\t%s\n", v.ID, v.Role, v.Term, dash(v.LeaderID),
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%d\t%d\t%d\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", v.ID, v.Role, v.Term, dash(v.LeaderID),
 			v.CommitIndex, v.AppliedIndex, v.LastSnapshotIndex, v.Keys, humanBytes(v.LogSizeBytes), v.contact(),
-			v.uptime(), v.ClientAddr, v.AdminAddr)
+			v.uptime(), dash(v.Version), v.formatLevel(), v.ClientAddr, v.AdminAddr)
 	}
 	if err := tw.Flush(); err != nil {
 		return err
+	}
+	// The cluster version: the level the leader has applied; it rises once
+	// every member's FORMAT reaches it.
+	var cv uint32
+	for _, v := range views {
+		if v.Error == "" && v.Role == "leader" {
+			cv = v.ClusterVersion
+		}
+	}
+	if cv > 0 {
+		if _, err := fmt.Fprintf(w, "cluster version: %d\n", cv); err != nil {
+			return err
+		}
 	}
 	for _, v := range views {
 		if v.Error != "" {
@@ -226,6 +243,8 @@ func writeStatusOne(w io.Writer, v statusView) error {
 		{"keys", fmt.Sprint(v.Keys)},
 		{"uptime", v.uptime()},
 		{"version", dash(v.Version)},
+		{"format level", v.formatLevel()},
+		{"cluster version", v.clusterVersion()},
 		{"raft address", dash(v.RaftAddr)},
 		{"client address", dash(v.ClientAddr)},
 		{"admin address", dash(v.AdminAddr)},
@@ -244,6 +263,23 @@ func (v statusView) contact() string {
 		return "-"
 	}
 	return fmt.Sprintf("%dms", v.LastContactMs)
+}
+
+// clusterVersion is the level the cluster runs at, as this node applied it
+// ("-" from a build before levels).
+func (v statusView) clusterVersion() string {
+	if v.ClusterVersion == 0 {
+		return "-"
+	}
+	return fmt.Sprint(v.ClusterVersion)
+}
+
+// formatLevel is the node's format level, "-" when it reports none.
+func (v statusView) formatLevel() string {
+	if v.FormatLevel == 0 {
+		return "-"
+	}
+	return fmt.Sprint(v.FormatLevel)
 }
 
 func (v statusView) uptime() string { return (time.Duration(v.UptimeSeconds) * time.Second).String() }
@@ -415,6 +451,25 @@ func newTransferCmd(f *adminFlags) *cobra.Command {
 	return cmd
 }
 
+func newRotateRelaySecretCmd(f *adminFlags) *cobra.Command {
+	return &cobra.Command{
+		Use:   "rotate-relay-secret",
+		Short: "Replace the secret followers prove cluster membership with when they relay clients' commands",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c, err := f.client(cmd)
+			if err != nil {
+				return err
+			}
+			if err := c.RotateRelaySecret(ctxFor(cmd)); err != nil {
+				return err
+			}
+			_, err = fmt.Fprintln(cmd.OutOrStdout(), "relay secret rotated; the previous one stays valid until the next rotation")
+			return err
+		},
+	}
+}
+
 func newSnapshotCmd(f *adminFlags) *cobra.Command {
 	return &cobra.Command{
 		Use:   "snapshot",
@@ -433,3 +488,26 @@ func newSnapshotCmd(f *adminFlags) *cobra.Command {
 		},
 	}
 }
+
+// timeoutFlag is the admin verbs' --timeout: a duration ("2s") or a bare
+// number of seconds ("2"), read by server.ParseSeconds as `serve --timeout`
+// is, so the one flag name never means two units.
+type timeoutFlag struct{ d *time.Duration }
+
+func (f timeoutFlag) Set(v string) error {
+	d, err := server.ParseSeconds(v)
+	if err != nil {
+		return err
+	}
+	*f.d = d
+	return nil
+}
+
+func (f timeoutFlag) String() string {
+	if f.d == nil {
+		return "0s"
+	}
+	return f.d.String()
+}
+
+func (timeoutFlag) Type() string { return "duration" }

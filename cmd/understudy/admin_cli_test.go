@@ -48,7 +48,7 @@ var (
 	goldenStatus = []statusView{
 		{ID: "n1", Role: "leader", Term: 7, LeaderID: "n1", LeaderClientAddr: "10.0.0.1:6381", LeaderAdminAddr: "10.0.0.1:9181",
 			CommitIndex: 104213, AppliedIndex: 104213, LastLogIndex: 104214, LastContactMs: 0, LastSnapshotIndex: 98304,
-			LogSizeBytes: 3<<20 + 1<<19, Keys: 50211, UptimeSeconds: 3723, Version: "0.1.0",
+			LogSizeBytes: 3<<20 + 1<<19, Keys: 50211, UptimeSeconds: 3723, Version: "v0.2.0", FormatLevel: 2,
 			RaftAddr: "10.0.0.1:7381", ClientAddr: "10.0.0.1:6381", AdminAddr: "10.0.0.1:9181"},
 		{ID: "n2", Role: "follower", Term: 7, LeaderID: "n1", LeaderClientAddr: "10.0.0.1:6381", LeaderAdminAddr: "10.0.0.1:9181",
 			CommitIndex: 104213, AppliedIndex: 104210, LastLogIndex: 104213, LastContactMs: 12, LastSnapshotIndex: 98304,
@@ -235,7 +235,7 @@ func TestCLI_StatusAndMembersAgainstLiveCluster(t *testing.T) {
 			wantRole = "leader"
 		}
 		if v.Error != "" || v.Role != wantRole || v.LeaderID != leader || v.AdminAddr != s.AdminAddr() ||
-			v.ClientAddr != s.ClientAddr() || v.Version != server.Version || v.Term == 0 {
+			v.ClientAddr != s.ClientAddr() || v.Version != server.BuildVersion() || v.Term == 0 {
 			t.Errorf("status of %s: %+v; want %s of leader %s at admin %s", v.ID, v, wantRole, leader, s.AdminAddr())
 		}
 	}
@@ -280,5 +280,21 @@ func TestCLI_StatusAndMembersAgainstLiveCluster(t *testing.T) {
 	dead := freeAddr(t)
 	if _, err := runAdminCLI(t, "status", "--admin", dead, "--timeout", "2s"); err == nil || !strings.Contains(err.Error(), dead) {
 		t.Errorf("status against %s: error %v, want one naming the address", dead, err)
+	}
+}
+
+// The admin verbs' --timeout takes a duration or a bare number of seconds,
+// as serve's --timeout does; anything else is refused before any call.
+func TestAdminCLI_TimeoutIsSecondsOrDuration(t *testing.T) {
+	dead := freeAddr(t)
+	for _, v := range []string{"2", "2s", "1500ms"} {
+		if _, err := runAdminCLI(t, "status", "--admin", dead, "--timeout", v); err == nil || !strings.Contains(err.Error(), dead) {
+			t.Errorf("--timeout %s against %s: error %v, want a call that failed naming the address", v, dead, err)
+		}
+	}
+	for _, v := range []string{"-1", "soon"} {
+		if _, err := runAdminCLI(t, "status", "--admin", dead, "--timeout", v); err == nil || strings.Contains(err.Error(), dead) {
+			t.Errorf("--timeout %s: error %v, want the flag refused", v, err)
+		}
 	}
 }

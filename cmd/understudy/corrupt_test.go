@@ -17,9 +17,10 @@ import (
 // TestProcess_CorruptDataFileStopsNode damages a stopped single-node
 // cluster's files and starts it again: a node must not serve from files it
 // cannot trust. It must exit non-zero, quickly, saying which file and why.
+// The RaftDB cases run the bolt log store, whose log is in raft.db.
 func TestProcess_CorruptDataFileStopsNode(t *testing.T) {
 	t.Run("RaftDBFirst4KiB", func(t *testing.T) {
-		p, keys := stoppedSingleNode(t)
+		p, keys := stoppedSingleNode(t, "--log-store", "bolt")
 		db := filepath.Join(p.dataDir, "raft.db")
 		logMetaPages(t, db)
 		overwrite(t, db, 0, 4096)
@@ -29,7 +30,7 @@ func TestProcess_CorruptDataFileStopsNode(t *testing.T) {
 		// Bolt keeps two meta pages and silently falls back to the other one
 		// when one is damaged; if the damaged one was the newer, the last
 		// transaction (the last acknowledged write's log entry) is gone.
-		p, keys := stoppedSingleNode(t)
+		p, keys := stoppedSingleNode(t, "--log-store", "bolt")
 		db := filepath.Join(p.dataDir, "raft.db")
 		txids := logMetaPages(t, db)
 		newest := 0
@@ -40,7 +41,7 @@ func TestProcess_CorruptDataFileStopsNode(t *testing.T) {
 		expectRefusal(t, p, keys, "raft.db")
 	})
 	t.Run("RaftDBBothMetaPages", func(t *testing.T) {
-		p, keys := stoppedSingleNode(t)
+		p, keys := stoppedSingleNode(t, "--log-store", "bolt")
 		db := filepath.Join(p.dataDir, "raft.db")
 		overwrite(t, db, 0, 8192)
 		out := expectRefusal(t, p, keys, "raft.db")
@@ -51,7 +52,7 @@ func TestProcess_CorruptDataFileStopsNode(t *testing.T) {
 	t.Run("RaftDBLogEntryValue", func(t *testing.T) {
 		// One flipped bit in a value inside a stored log entry: bolt has
 		// no checksum of its values, so only the entry's own catches it.
-		p, keys := stoppedSingleNode(t)
+		p, keys := stoppedSingleNode(t, "--log-store", "bolt")
 		db := filepath.Join(p.dataDir, "raft.db")
 		flipEvery(t, db, []byte("value:07"), 6)
 		out := expectRefusal(t, p, keys, "raft.db")
@@ -65,7 +66,7 @@ func TestProcess_CorruptDataFileStopsNode(t *testing.T) {
 	t.Run("RaftDBDataPage", func(t *testing.T) {
 		// Garbage inside a page after the meta pages: bbolt would panic
 		// deep in a read; the node must refuse with the file's name.
-		p, keys := stoppedSingleNode(t)
+		p, keys := stoppedSingleNode(t, "--log-store", "bolt")
 		db := filepath.Join(p.dataDir, "raft.db")
 		for page := int64(2); page < 6; page++ {
 			overwrite(t, db, page*4096+100, 200)
@@ -77,6 +78,33 @@ func TestProcess_CorruptDataFileStopsNode(t *testing.T) {
 		if last := finalError(out); !strings.Contains(last, "raft.db") {
 			t.Errorf("the final error %q does not name raft.db", last)
 		}
+	})
+	// The WAL (--log-store wal): raft-wal itself checks only the last batch
+	// of the last segment, and takes a damaged frame for the end of the log.
+	t.Run("WALSegmentEntryValue", func(t *testing.T) {
+		p, keys := stoppedSingleNode(t, "--log-store", "wal")
+		seg := walTail(t, p)
+		flipEvery(t, seg, []byte("value:07"), 6)
+		out := expectRefusal(t, p, keys, seg)
+		if last := finalError(out); !strings.Contains(last, "checksum") || !strings.Contains(last, seg) {
+			t.Errorf("the final error %q does not name %s and a failed checksum", last, seg)
+		}
+	})
+	t.Run("WALSegmentFrameHeader", func(t *testing.T) {
+		// Garbage where the first frame begins: raft-wal would open the
+		// log as empty and serve nothing.
+		p, keys := stoppedSingleNode(t, "--log-store", "wal")
+		seg := walTail(t, p)
+		overwrite(t, seg, 32, 16)
+		out := expectRefusal(t, p, keys, seg)
+		if last := finalError(out); !strings.Contains(last, "committed batch follows") {
+			t.Errorf("the final error %q does not say committed data follows the damage", last)
+		}
+	})
+	t.Run("WALMetaFile", func(t *testing.T) {
+		p, keys := stoppedSingleNode(t, "--log-store", "wal")
+		overwrite(t, filepath.Join(p.dataDir, "wal", "wal-meta.db"), 0, 4096)
+		expectRefusal(t, p, keys, "wal-meta.db")
 	})
 	t.Run("SnapshotNewestMetaJSON", func(t *testing.T) {
 		p, keys, snaps := stoppedSingleNodeWithSnapshots(t)
@@ -129,11 +157,11 @@ func TestProcess_CorruptDataFileStopsNode(t *testing.T) {
 	})
 }
 
-// stoppedSingleNode runs a one-node cluster, writes some keys and stops it
-// with SIGTERM.
-func stoppedSingleNode(t *testing.T) (*proc, map[string]string) {
+// stoppedSingleNode runs a one-node cluster (with the extra serve
+// arguments), writes some keys and stops it with SIGTERM.
+func stoppedSingleNode(t *testing.T, args ...string) (*proc, map[string]string) {
 	t.Helper()
-	c := startProcCluster(t, withNodes(1))
+	c := startProcCluster(t, withNodes(1), withArgs(args...))
 	p := c.procs[0]
 	findLeader(t, c, 15*time.Second)
 	cl := p.client()
@@ -205,6 +233,17 @@ func listSnapshots(t *testing.T, dataDir string) []string {
 	}
 	slices.SortFunc(out, func(a, b string) int { return slices.Compare(key(a), key(b)) })
 	return out
+}
+
+// walTail is the path of the newest segment of p's WAL.
+func walTail(t *testing.T, p *proc) string {
+	t.Helper()
+	segs, err := filepath.Glob(filepath.Join(p.dataDir, "wal", "*.wal"))
+	if err != nil || len(segs) == 0 {
+		t.Fatalf("no WAL segment in %s: %v", p.dataDir, err)
+	}
+	slices.Sort(segs)
+	return segs[len(segs)-1]
 }
 
 // logMetaPages logs and returns the transaction ids of bolt's two meta pages

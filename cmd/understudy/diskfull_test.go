@@ -26,14 +26,19 @@ import (
 // blocks. The limit sits below raft.db's size, so the next page bolt writes
 // past it fails; the node's stderr (a file) stays well under it. This needs
 // no mount or privileges, so it runs the same in CI.
+//
+// With --log-store wal the log is in preallocated 64 MiB segment files, so
+// the limit is set below the offset the next append writes at.
 func TestProcess_DiskFull(t *testing.T) {
-	for _, victim := range []string{"leader", "follower"} {
-		t.Run(victim, func(t *testing.T) { testDiskFull(t, victim) })
+	for _, store := range []string{"bolt", "wal"} {
+		for _, victim := range []string{"leader", "follower"} {
+			t.Run(store+"/"+victim, func(t *testing.T) { testDiskFull(t, store, victim) })
+		}
 	}
 }
 
-func testDiskFull(t *testing.T, victimRole string) {
-	c := startProcCluster(t)
+func testDiskFull(t *testing.T, store, victimRole string) {
+	c := startProcCluster(t, withArgs("--log-store", store))
 	leader := findLeader(t, c, 15*time.Second)
 	victim := leader
 	if victimRole == "follower" {
@@ -77,10 +82,17 @@ func testDiskFull(t *testing.T, victimRole string) {
 		return ok
 	}
 
-	// Fill raft.db past 2 MiB on the victim.
+	// Fill the log past 2 MiB on the victim: raft.db's size, or what has
+	// been written to the WAL (its files are preallocated).
 	db := filepath.Join(victim.dataDir, "raft.db")
+	if store == "wal" {
+		db = filepath.Join(victim.dataDir, "wal")
+	}
 	waitFor(t, 60*time.Second, func() bool {
 		write(leader, 200)
+		if store == "wal" {
+			return len(acked)*len(value) >= 5<<19
+		}
 		fi, err := os.Stat(db)
 		return err == nil && fi.Size() >= 2<<20
 	}, "%s never grew past 2 MiB", db)
@@ -88,8 +100,7 @@ func testDiskFull(t *testing.T, victimRole string) {
 	if fi, err := os.Stat(victim.logPath); err != nil || fi.Size() > limit/4 {
 		t.Fatalf("%s's log file must stay well under the %d-byte limit: %v, %v", victim.id, limit, fi.Size(), err)
 	}
-	fi, _ := os.Stat(db)
-	t.Logf("%d writes acknowledged; %s is %d bytes; limiting %s's file size to %d bytes", len(acked), db, fi.Size(), victim.id, limit)
+	t.Logf("%d writes acknowledged to %s; limiting %s's file size to %d bytes", len(acked), db, victim.id, limit)
 	setFileSizeLimit(t, victim, limit)
 
 	// Keep writing, through the live nodes in turn, until the victim stops.

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"errors"
+	"net"
 	"testing"
 	"time"
 )
@@ -10,6 +12,11 @@ import (
 // be answered promptly (UNCERTAIN, TRYAGAIN, then OK from the new leader),
 // never left hanging. A second connection that was idle during the crash must
 // work too once a new leader is known.
+//
+// "Promptly" is not a wall-clock bound (a loaded two-core machine under
+// -race can take seconds to elect and answer): the test fails when a reply
+// never comes, i.e. the client's deadline, far longer than any answer may
+// take, runs out.
 //
 // Regression: routeToLeader (resp/forward.go) made the new request the
 // connection's last slot before releasing a broken or stale upstream, and
@@ -28,7 +35,7 @@ func TestProcess_FollowerConnectionSurvivesLeaderChange(t *testing.T) {
 	defer active.Close()
 	defer idle.Close()
 	// Longer than any answer may take: a hang shows as a timeout, not a retry.
-	active.timeout, idle.timeout = 8*time.Second, 8*time.Second
+	active.Timeout, idle.Timeout = 20*time.Second, 20*time.Second
 	for _, cl := range []*respClient{active, idle} {
 		waitFor(t, 10*time.Second, func() bool {
 			v, err := cl.Do("SET", "k", "before")
@@ -44,10 +51,9 @@ func TestProcess_FollowerConnectionSurvivesLeaderChange(t *testing.T) {
 	for i := 0; ; i++ {
 		start := time.Now()
 		v, err := active.Do("SET", "k", "after")
-		took := time.Since(start)
-		if took > 2*time.Second {
-			t.Fatalf("active connection: SET #%d after the kill took %v (%v %v): the follower never answered",
-				i, took.Round(time.Millisecond), v, err)
+		if isTimeout(err) {
+			t.Fatalf("active connection: SET #%d after the kill: no answer within %v (%v): the follower never answered",
+				i, time.Since(start).Round(time.Millisecond), err)
 		}
 		if err == nil && v == "OK" {
 			t.Logf("active connection: OK at +%v after %d errors", time.Since(kill).Round(time.Millisecond), i)
@@ -56,8 +62,8 @@ func TestProcess_FollowerConnectionSurvivesLeaderChange(t *testing.T) {
 		if classifyWrite(v, err) == outOther {
 			t.Fatalf("active connection: SET #%d: unexpected %v %v", i, v, err)
 		}
-		if time.Since(kill) > 10*time.Second {
-			t.Fatalf("active connection: no OK within 10s of the kill (last: %v %v)", v, err)
+		if time.Since(kill) > 60*time.Second {
+			t.Fatalf("active connection: no OK within 60s of the kill (last: %v %v)", v, err)
 		}
 		<-time.After(5 * time.Millisecond) // pace the retries; not synchronisation
 	}
@@ -67,10 +73,9 @@ func TestProcess_FollowerConnectionSurvivesLeaderChange(t *testing.T) {
 	for i := 0; ; i++ {
 		start := time.Now()
 		v, err := idle.Do("GET", "k")
-		took := time.Since(start)
-		if took > 2*time.Second {
-			t.Fatalf("idle connection: GET #%d after the leader change (now %s) took %v (%v %v): the follower never answered",
-				i, newLeader.id, took.Round(time.Millisecond), v, err)
+		if isTimeout(err) {
+			t.Fatalf("idle connection: GET #%d after the leader change (now %s): no answer within %v (%v): the follower never answered",
+				i, newLeader.id, time.Since(start).Round(time.Millisecond), err)
 		}
 		if err == nil {
 			if v != "after" {
@@ -82,4 +87,10 @@ func TestProcess_FollowerConnectionSurvivesLeaderChange(t *testing.T) {
 			t.Fatalf("idle connection: GET keeps failing: %v", err)
 		}
 	}
+}
+
+// isTimeout reports a client deadline that ran out: no reply came.
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
 }

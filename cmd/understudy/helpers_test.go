@@ -14,11 +14,14 @@ import (
 	"testing"
 	"time"
 
-	"github.com/understudy/understudy/server"
+	"github.com/understudy/understudy/internal/testcluster"
 )
 
-// binPath is the understudy binary built once by TestMain.
+// binPath is the understudy binary built once by TestMain, stamped with
+// stampedVersion as scripts/cluster.sh stamps its builds.
 var binPath string
+
+const stampedVersion = "v9.9.9-stamped-by-test"
 
 func TestMain(m *testing.M) {
 	os.Exit(runTests(m))
@@ -32,7 +35,7 @@ func runTests(m *testing.M) int {
 	}
 	defer os.RemoveAll(dir)
 	binPath = filepath.Join(dir, "understudy")
-	build := exec.Command("go", "build", "-o", binPath, ".")
+	build := exec.Command("go", "build", "-ldflags", "-X github.com/understudy/understudy/server.Version="+stampedVersion, "-o", binPath, ".")
 	if out, err := build.CombinedOutput(); err != nil {
 		fmt.Fprintf(os.Stderr, "go build ./cmd/understudy: %v\n%s", err, out)
 		return 1
@@ -40,31 +43,8 @@ func runTests(m *testing.M) int {
 	return m.Run()
 }
 
-var (
-	portsMu sync.Mutex
-	// portsUsed keeps this test binary from handing out one port twice.
-	portsUsed = map[string]bool{}
-)
-
-// freeAddr returns a 127.0.0.1 address whose port was free a moment ago
-// (server.FreeAddr) and that this test binary has not handed out before.
-func freeAddr(t testing.TB) string {
-	t.Helper()
-	portsMu.Lock()
-	defer portsMu.Unlock()
-	for range 100 {
-		a, err := server.FreeAddr()
-		if err != nil {
-			t.Fatalf("free port: %v", err)
-		}
-		if !portsUsed[a] {
-			portsUsed[a] = true
-			return a
-		}
-	}
-	t.Fatal("no free port")
-	return ""
-}
+// freeAddr returns a 127.0.0.1 address from the one port allocator.
+func freeAddr(t testing.TB) string { return testcluster.FreeAddr(t) }
 
 // hermeticEnv is the test's environment without any UNDERSTUDY_* variable,
 // plus extra.
@@ -390,7 +370,7 @@ func deref(args []any) []any {
 func role(p *proc) (name string, leaderPort int64, err error) {
 	c := p.client()
 	defer c.Close()
-	c.timeout = time.Second
+	c.Timeout = time.Second
 	v, err := c.Do("ROLE")
 	if err != nil {
 		return "", 0, err
@@ -416,7 +396,7 @@ func portOf(addr string) int64 {
 func info(p *proc, section, field string) (string, error) {
 	c := p.client()
 	defer c.Close()
-	c.timeout = time.Second
+	c.Timeout = time.Second
 	v, err := c.Do("INFO", section)
 	if err != nil {
 		return "", err
@@ -504,7 +484,7 @@ func mustDo(t testing.TB, c *respClient, args ...string) any {
 	t.Helper()
 	v, err := c.Do(args...)
 	if err != nil {
-		t.Fatalf("%s %v: %v", c.addr, args, err)
+		t.Fatalf("%s %v: %v", c.Addr, args, err)
 	}
 	return v
 }
@@ -521,7 +501,7 @@ func getAll(t testing.TB, c *respClient, keys []string) []any {
 		}
 		vals, err := c.Pipeline(cmds)
 		if err != nil {
-			t.Fatalf("GET pipeline via %s: %v", c.addr, err)
+			t.Fatalf("GET pipeline via %s: %v", c.Addr, err)
 		}
 		out = append(out, vals...)
 	}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
+	"github.com/understudy/understudy/server"
 )
 
 func main() {
@@ -17,8 +18,10 @@ func main() {
 		Short:         "A hot-standby key-value server that speaks Redis and never loses an acknowledged write",
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		Version:       server.BuildVersion(),
 	}
-	root.AddCommand(newServeCmd(), newVersionCmd())
+	root.SetVersionTemplate("understudy {{.Version}}\n")
+	root.AddCommand(newServeCmd(), newVersionCmd(), newConvertLogCmd())
 	addAdminCommands(root)
 	if err := root.Execute(); err != nil {
 		fmt.Fprintln(os.Stderr, "understudy:", err)

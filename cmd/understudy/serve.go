@@ -24,7 +24,11 @@ func newServeCmd() *cobra.Command {
 UNDERSTUDY_<FLAG> (e.g. UNDERSTUDY_RAFT_ADDR); a flag on the command line wins.
 
 A static cluster: start every node with the same --peers; the first start
-bootstraps the cluster and restarts reuse the stored configuration.`,
+bootstraps the cluster and restarts reuse the stored configuration.
+With --join alone a node asks a running cluster to add it. With both (a
+Kubernetes StatefulSet) a node named in --peers whose data directory is new
+bootstraps only once every --join address has answered that it holds no
+cluster either, and otherwise joins; a node not named in --peers joins.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := applyEnv(cmd.Flags()); err != nil {
@@ -52,6 +56,7 @@ bootstraps the cluster and restarts reuse the stored configuration.`,
 	f.StringVar(&cfg.Peers, "peers", "", "static initial cluster: id=raft-host:port,... (the same on every node)")
 	f.StringVar(&cfg.Join, "join", "", "admin address(es) of a running cluster to join, comma-separated")
 	f.BoolVar(&cfg.JoinNonVoter, "non-voter", false, "with --join: join as a non-voter (promote it once it has caught up)")
+	f.DurationVar(&cfg.ShutdownDelay, "shutdown-delay", 0, "on SIGTERM, keep serving this long with /readyz not ready (load balancers withdraw the node) before draining clients")
 	f.StringVar(&cfg.MetricsAddr, "metrics-addr", "", "HTTP address for /metrics (Prometheus), /livez, /readyz and /debug/pprof (off when empty)")
 	f.Int64Var(&cfg.SlowlogLogSlowerThan, "slowlog-log-slower-than", cfg.SlowlogLogSlowerThan, "SLOWLOG records commands slower than this many microseconds (negative: none, 0: all)")
 	f.IntVar(&cfg.SlowlogMaxLen, "slowlog-max-len", cfg.SlowlogMaxLen, "entries SLOWLOG keeps")
@@ -77,13 +82,16 @@ bootstraps the cluster and restarts reuse the stored configuration.`,
 	f.DurationVar(&cfg.SnapshotInterval, "snapshot-interval", cfg.SnapshotInterval, "how often to check whether to snapshot")
 	f.Uint64Var(&cfg.TrailingLogs, "trailing-logs", cfg.TrailingLogs, "log entries kept after a snapshot, for followers to catch up from")
 	f.IntVar(&cfg.MaxAppendEntries, "max-append-entries", cfg.MaxAppendEntries, "log entries sent in one replication request")
+	f.StringVar(&cfg.LogStore, "log-store", cfg.LogStore, "where the Raft log lives: wal (segment files under <data-dir>/wal, one fsync per append) or bolt (raft.db); raft.db holds the term and vote either way. Unset: the store the data directory holds, wal for a new node")
+	f.Var(&cfg.MaxEntryBytes, "max-entry-bytes", "largest write (one command, encoded) accepted, e.g. 32mb; a larger one is refused before it is proposed")
 	f.IntVar(&cfg.MaxInflight, "max-inflight", cfg.MaxInflight, "log entries proposed but not yet applied; writes queued meanwhile share the next entry")
 	f.DurationVar(&cfg.GroupWait, "group-wait", cfg.GroupWait, "longest a write waits under load for others to share its log entry (negative: never)")
 	f.Int64Var(&cfg.MaxBulkLen, "proto-max-bulk-len", cfg.MaxBulkLen, "largest bulk string a client may send")
 	f.Int64Var(&cfg.MaxArgs, "max-args", cfg.MaxArgs, "most arguments in one request")
 	f.IntVar(&cfg.MaxInlineLen, "max-inline-len", cfg.MaxInlineLen, "longest inline request line")
+	f.IntVar(&cfg.Databases, "databases", cfg.Databases, "databases clients may SELECT (Redis's databases); fixed for the cluster's life by the leader that first runs it at cluster version 2")
 	f.IntVar(&cfg.MaxClients, "maxclients", cfg.MaxClients, "most client connections; past it a new client gets -ERR max number of clients reached (followers' relay connections do not count)")
-	f.Var(server.Seconds{D: &cfg.Timeout}, "timeout", "close a client idle this many seconds (0: never; subscribers and blocked clients are exempt)")
+	f.Var(server.Seconds{D: &cfg.Timeout}, "timeout", "close a client idle this long: whole seconds as Redis's timeout (300) or a duration (5m); 0: never; subscribers and blocked clients are exempt")
 	f.DurationVar(&cfg.ClientWriteTimeout, "client-write-timeout", cfg.ClientWriteTimeout, "disconnect a client that takes no reply data for this long, i.e. stopped reading (0: never)")
 	f.Var(&cfg.PubSubOutputLimit, "client-output-buffer-limit", "Redis syntax \"pubsub <hard> <soft> <seconds>\": disconnect a subscriber whose pending messages exceed hard, or soft for that long (0 disables each)")
 	f.Var(&cfg.MaxMemory, "maxmemory", "heap size above which commands that may grow memory get -OOM, e.g. 100mb, 1gb (0: no limit; policy noeviction)")
@@ -121,20 +129,25 @@ func runServe(cfg server.Config, log *slog.Logger) error {
 	}
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT)
+	why := ""
 	select {
 	case got := <-sig:
-		log.Info("shutting down", "signal", got.String())
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		if err := s.Shutdown(ctx); err != nil {
-			return fmt.Errorf("shutdown: %w", err)
-		}
-		log.Info("stopped")
-		return nil
+		why = "signal " + got.String()
+	case <-s.ShutdownRequested():
+		why = "SHUTDOWN"
 	case err := <-s.Err():
 		_ = s.Close()
 		return fmt.Errorf("serve: %w", err)
 	}
+	log.Info("shutting down", "by", why)
+	// The delay, then up to 5s to drain clients and hand leadership over.
+	ctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownDelay+5*time.Second)
+	defer cancel()
+	if err := s.Shutdown(ctx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	log.Info("stopped")
+	return nil
 }
 
 func newVersionCmd() *cobra.Command {
@@ -142,7 +155,7 @@ func newVersionCmd() *cobra.Command {
 		Use:   "version",
 		Short: "Print the version",
 		Run: func(cmd *cobra.Command, _ []string) {
-			fmt.Fprintln(cmd.OutOrStdout(), "understudy", server.Version)
+			fmt.Fprintln(cmd.OutOrStdout(), "understudy", server.BuildVersion())
 		},
 	}
 }

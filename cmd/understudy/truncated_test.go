@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"encoding/binary"
 	"os"
 	"path/filepath"
@@ -15,7 +16,7 @@ func TestProcess_TruncatedDataFileStopsNode(t *testing.T) {
 	t.Run("RaftDBLastUsedPage", func(t *testing.T) {
 		// Bolt preallocates: the end of the file may be unused, and cutting
 		// it loses nothing. Cut the last page the newest transaction uses.
-		p, keys := stoppedSingleNode(t)
+		p, keys := stoppedSingleNode(t, "--log-store", "bolt")
 		db := filepath.Join(p.dataDir, "raft.db")
 		used := boltUsedBytes(t, db)
 		truncateTo(t, db, used-4096)
@@ -28,9 +29,23 @@ func TestProcess_TruncatedDataFileStopsNode(t *testing.T) {
 		}
 	})
 	t.Run("RaftDBFirstPage", func(t *testing.T) {
-		p, keys := stoppedSingleNode(t)
+		p, keys := stoppedSingleNode(t, "--log-store", "bolt")
 		truncateTo(t, filepath.Join(p.dataDir, "raft.db"), 1000)
 		expectRefusal(t, p, keys, "raft.db")
+	})
+	t.Run("WALTailSegment", func(t *testing.T) {
+		// raft-wal would read to the cut and take it for the end of the log.
+		p, keys := stoppedSingleNode(t, "--log-store", "wal")
+		seg := walTail(t, p)
+		b, err := os.ReadFile(seg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		truncateTo(t, seg, int64(bytes.Index(b, []byte("value:10"))))
+		out := expectRefusal(t, p, keys, seg)
+		if !strings.Contains(finalError(out), "is truncated") {
+			t.Errorf("the final error does not say the segment is truncated: %s", finalError(out))
+		}
 	})
 	t.Run("SnapshotNewestStateBin", func(t *testing.T) {
 		p, keys, snaps := stoppedSingleNodeWithSnapshots(t)
