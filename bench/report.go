@@ -3,6 +3,7 @@ package bench
 import (
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -195,11 +196,24 @@ func formatBytes(v float64) string {
 
 func formatMiB(v int64) string { return fmt.Sprintf("%.1f MiB", float64(v)/(1<<20)) }
 
+// Label is the human name of a system in tables and charts, with the log
+// store an Understudy cluster ran.
+func (r Results) Label(s string) string { return r.label(s) }
+
+func (r Results) label(s string) string {
+	if st := r.Stores[s]; st != "" && (s == SysUnderstudy || s == SysUnderstudyAlt) {
+		return "Understudy (3 nodes, " + st + ")"
+	}
+	return systemLabel(s)
+}
+
 // systemLabel is the human name of a system in tables.
 func systemLabel(s string) string {
 	switch s {
 	case SysUnderstudy:
 		return "Understudy (3 nodes)"
+	case SysUnderstudyAlt:
+		return "Understudy (3 nodes, other log store)"
 	case SysRedisAOF:
 		return "Redis AOF always"
 	case SysRedisMem:
@@ -212,8 +226,8 @@ func systemLabel(s string) string {
 	return s
 }
 
-var workloadOrder = []string{WlSet, WlGet, WlPipeSet, WlSet1K, WlSet16K, WlMixed}
-var systemOrder = []string{SysUnderstudy, SysRedisAOF, SysRedisMem, SysEtcd, SysSentinel}
+var workloadOrder = []string{WlSet, WlGet, WlPipeSet, WlSet1K, WlSet16K, WlMixed, WlEvalSha}
+var systemOrder = []string{SysUnderstudy, SysUnderstudyAlt, SysRedisAOF, SysRedisMem, SysEtcd, SysSentinel}
 
 func orderIndex(list []string, v string) int {
 	for i, x := range list {
@@ -242,9 +256,9 @@ func Markdown(r Results) string {
 
 	if len(r.Throughput) > 0 {
 		p("\n## Throughput and latency\n\n")
-		p("Latency is per round trip (a pipeline of 16 counts once). The last column is Understudy's ops/s divided by that system's.\n\n")
-		p("| workload | system | clients | pipeline | value | ops/s | p50 ms | p99 ms | p99.9 ms | errors | Understudy / system |\n")
-		p("|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n")
+		p("Latency is per round trip (a pipeline of 16 counts once). CPU is the server processes' user+system time per operation over the measured window, all nodes together (leader + followers for Understudy). The last column is %s's ops/s divided by that system's.\n\n", r.label(SysUnderstudy))
+		p("| workload | system | clients | pipeline | value | ops/s | p50 ms | p99 ms | p99.9 ms | errors | CPU µs/op | Understudy / system |\n")
+		p("|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n")
 		ts := append([]Throughput(nil), r.Throughput...)
 		sort.SliceStable(ts, func(i, j int) bool {
 			wi, wj := orderIndex(workloadOrder, ts[i].Workload), orderIndex(workloadOrder, ts[j].Workload)
@@ -258,14 +272,17 @@ func Markdown(r Results) string {
 			if t.System != SysUnderstudy {
 				ratio = FormatRatio(Ratio(r.opsPerSec(SysUnderstudy, t.Workload), t.OpsPerSec))
 			}
-			name := systemLabel(t.System)
+			name := r.label(t.System)
 			if t.Notes != "" {
 				name += " (" + t.Notes + ")"
 			}
-			p("| %s | %s | %d | %d | %s | %s | %s | %s | %s | %d | %s |\n", t.Workload, name, t.Clients, t.Pipeline,
-				formatSize(t.ValueSize), FormatOps(t.OpsPerSec), FormatMs(t.P50), FormatMs(t.P99), FormatMs(t.P999), t.Errors, ratio)
+			p("| %s | %s | %d | %d | %s | %s | %s | %s | %s | %d | %s | %s |\n", t.Workload, name, t.Clients, t.Pipeline,
+				formatSize(t.ValueSize), FormatOps(t.OpsPerSec), FormatMs(t.P50), FormatMs(t.P99), FormatMs(t.P999), t.Errors,
+				formatCPU(t), ratio)
 		}
+		r.cpuSection(p)
 	}
+	r.curveSection(p)
 
 	if len(r.Failover) > 0 {
 		p("\n## Failover: SIGKILL the leader under writes\n\n")
@@ -293,7 +310,7 @@ func Markdown(r Results) string {
 			if !f.Verified {
 				lost += " (not verified)"
 			}
-			p("| %s | %s | %d | %d | %s | %s | %s | %d | %s | %d |\n", systemLabel(f.System), f.Client, f.Writers, len(f.Rounds),
+			p("| %s | %s | %d | %d | %s | %s | %s | %d | %s | %d |\n", r.label(f.System), f.Client, f.Writers, len(f.Rounds),
 				FormatSeconds(Median(ok)), worst, strings.Join(per, ", "), f.Acked, lost, f.Errors)
 		}
 	}
@@ -323,7 +340,7 @@ func Markdown(r Results) string {
 			if s.LoadSeconds > 0 {
 				rate = float64(s.Keys) / s.LoadSeconds
 			}
-			p("| %s | %d | %.2f s | %s | %s | %s | %s | %s | %s |\n", systemLabel(s.System), s.Keys, s.LoadSeconds, FormatOps(rate),
+			p("| %s | %d | %.2f s | %s | %s | %s | %s | %s | %s |\n", r.label(s.System), s.Keys, s.LoadSeconds, FormatOps(rate),
 				formatBytes(s.MemPerKey()), formatBytes(s.AnonPerKey()), formatBytes(s.DiskPerKey()), strings.Join(nodes, "; "), catch)
 		}
 		us, _ := r.FindScale(SysUnderstudy)
@@ -333,7 +350,7 @@ func Markdown(r Results) string {
 			FormatRatio(Ratio(us.MemPerKey(), rs.MemPerKey())), FormatRatio(Ratio(us.DiskPerKey(), rs.DiskPerKey())))
 		for _, s := range r.Scale {
 			if s.Notes != "" {
-				p("\n%s: %s\n", systemLabel(s.System), s.Notes)
+				p("\n%s: %s\n", r.label(s.System), s.Notes)
 			}
 		}
 	}
@@ -369,7 +386,7 @@ func Markdown(r Results) string {
 				us, ug := find(SysUnderstudy, rb.Pipeline, "SET"), find(SysUnderstudy, rb.Pipeline, "GET")
 				ratio = FormatRatio(Ratio(us.RPS, set.RPS)) + ", " + FormatRatio(Ratio(ug.RPS, get.RPS))
 			}
-			p("| %s | %d | %s | %s | %s | %s | %s |\n", systemLabel(rb.Target), rb.Pipeline, FormatOps(set.RPS), FormatMs(set.P50),
+			p("| %s | %d | %s | %s | %s | %s | %s |\n", r.label(rb.Target), rb.Pipeline, FormatOps(set.RPS), FormatMs(set.P50),
 				FormatOps(get.RPS), FormatMs(get.P50), ratio)
 		}
 	}
@@ -407,4 +424,95 @@ func formatSize(n int) string {
 		return fmt.Sprintf("%d KiB", n/1024)
 	}
 	return fmt.Sprintf("%d B", n)
+}
+
+// formatCPU is a throughput row's CPU per operation, all processes.
+func formatCPU(t Throughput) string {
+	if len(t.CPU) == 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%.0f", t.CPUPerOp())
+}
+
+// cpuSection details, for the durable SET workload, each process's CPU
+// time per acknowledged write, and the ratio to Redis's.
+func (r Results) cpuSection(p func(string, ...any)) {
+	var rows []Throughput
+	for _, sys := range systemOrder {
+		if t, ok := r.FindThroughput(sys, WlSet); ok && len(t.CPU) > 0 {
+			rows = append(rows, t)
+		}
+	}
+	if len(rows) == 0 {
+		return
+	}
+	redis, _ := r.FindThroughput(SysRedisAOF, WlSet)
+	p("\n### CPU per acknowledged SET\n\n")
+	p("User+system CPU time of each server process over the measured window of the `set` workload, divided by the SETs acknowledged in it. The load generator's own CPU is not counted.\n\n")
+	p("| system | per process (µs per SET) | all processes | / Redis AOF always |\n|---|---|--:|--:|\n")
+	for _, t := range rows {
+		var per []string
+		for _, c := range t.CPU {
+			per = append(per, fmt.Sprintf("%s %s %.0f", c.Name, c.Role, c.MicrosPerOp))
+		}
+		p("| %s | %s | %.0f | %s |\n", r.label(t.System), strings.Join(per, ", "), t.CPUPerOp(),
+			FormatRatio(Ratio(t.CPUPerOp(), redis.CPUPerOp())))
+	}
+}
+
+// curveSection is the throughput curve: SET at each client count.
+func (r Results) curveSection(p func(string, ...any)) {
+	if len(r.Curve) == 0 {
+		return
+	}
+	var systems []string
+	var counts []int
+	for _, t := range r.Curve {
+		if !slices.Contains(systems, t.System) {
+			systems = append(systems, t.System)
+		}
+		if !slices.Contains(counts, t.Clients) {
+			counts = append(counts, t.Clients)
+		}
+	}
+	slices.SortFunc(systems, func(a, b string) int { return orderIndex(systemOrder, a) - orderIndex(systemOrder, b) })
+	slices.Sort(counts)
+	find := func(sys string, n int) (Throughput, bool) {
+		for _, t := range r.Curve {
+			if t.System == sys && t.Clients == n {
+				return t, true
+			}
+		}
+		return Throughput{}, false
+	}
+	p("\n## Throughput curve: SET of 100-byte values by number of clients\n\n")
+	p("Each cell: ops/s, p50 latency, CPU µs per SET (all server processes). The last columns divide Understudy's ops/s by Redis AOF always's.\n\n")
+	p("| clients |")
+	for _, sys := range systems {
+		p(" %s |", r.label(sys))
+	}
+	var us []string
+	for _, sys := range []string{SysUnderstudy, SysUnderstudyAlt} {
+		if slices.Contains(systems, sys) {
+			us = append(us, sys)
+			p(" %s / Redis AOF always |", r.label(sys))
+		}
+	}
+	p("\n|--:|%s%s\n", strings.Repeat("--:|", len(systems)), strings.Repeat("--:|", len(us)))
+	for _, n := range counts {
+		p("| %d |", n)
+		for _, sys := range systems {
+			if t, ok := find(sys, n); ok {
+				p(" %s, %s ms, %s |", FormatOps(t.OpsPerSec), FormatMs(t.P50), formatCPU(t))
+			} else {
+				p(" - |")
+			}
+		}
+		redis, _ := find(SysRedisAOF, n)
+		for _, sys := range us {
+			t, _ := find(sys, n)
+			p(" %s |", FormatRatio(Ratio(t.OpsPerSec, redis.OpsPerSec)))
+		}
+		p("\n")
+	}
 }

@@ -12,8 +12,11 @@ func fixture() Results {
 		Mode:    "quick",
 		Host:    "2 cores",
 		Throughput: []Throughput{
-			{System: SysUnderstudy, Workload: WlSet, Clients: 50, Pipeline: 1, ValueSize: 100, OpsPerSec: 6000, P50: 8, P99: 20, P999: 40},
-			{System: SysRedisAOF, Workload: WlSet, Clients: 50, Pipeline: 1, ValueSize: 100, OpsPerSec: 10000, P50: 4, P99: 9, P999: 12},
+			{System: SysUnderstudy, Workload: WlSet, Clients: 50, Pipeline: 1, ValueSize: 100, OpsPerSec: 6000, P50: 8, P99: 20, P999: 40,
+				CPU: []ProcCPU{{Name: "us1", Role: "leader", MicrosPerOp: 50}, {Name: "us2", Role: "follower", MicrosPerOp: 25}, {Name: "us3", Role: "follower", MicrosPerOp: 25}}},
+			{System: SysUnderstudyAlt, Workload: WlSet, Clients: 50, Pipeline: 1, ValueSize: 100, OpsPerSec: 4000, P50: 10, P99: 25, P999: 50},
+			{System: SysRedisAOF, Workload: WlSet, Clients: 50, Pipeline: 1, ValueSize: 100, OpsPerSec: 10000, P50: 4, P99: 9, P999: 12,
+				CPU: []ProcCPU{{Name: "raof", Role: "single", MicrosPerOp: 20}}},
 			{System: SysUnderstudy, Workload: WlGet, Clients: 50, Pipeline: 1, ValueSize: 100, OpsPerSec: 30000, P50: 1.5, P99: 3, P999: 5},
 			{System: SysEtcd, Workload: WlGet, Clients: 50, Pipeline: 1, ValueSize: 100, OpsPerSec: 20000, P50: 2, P99: 4, P999: 8,
 				Errors: 2, ErrorSamples: []ErrorCount{{Text: "context deadline exceeded", Count: 2}}},
@@ -34,6 +37,13 @@ func fixture() Results {
 				{Node: "n2", Role: "follower", RSSBefore: 1000, RSSAfter: 9001000}}},
 			{System: SysRedisAOF, Keys: 1000, LoadSeconds: 1, Nodes: []NodeMem{{Node: "r", Role: "single", RSSBefore: 1000, RSSAfter: 201000, AnonBefore: 1000, AnonAfter: 201000, DiskBytes: 100000}}},
 		},
+		Curve: []Throughput{
+			{System: SysRedisAOF, Workload: WlSet, Clients: 1, OpsPerSec: 2000, P50: 0.5},
+			{System: SysUnderstudy, Workload: WlSet, Clients: 1, OpsPerSec: 500, P50: 2, CPU: []ProcCPU{{MicrosPerOp: 300}}},
+			{System: SysUnderstudy, Workload: WlSet, Clients: 50, OpsPerSec: 6000, P50: 8},
+			{System: SysRedisAOF, Workload: WlSet, Clients: 50, OpsPerSec: 10000, P50: 4},
+		},
+		Stores: map[string]string{SysUnderstudy: "wal", SysUnderstudyAlt: "bolt"},
 		RedisBench: []RedisBench{
 			{Target: SysRedisAOF, Pipeline: 1, Lines: []RedisBenchLine{{Test: "SET", RPS: 10000, P50: 4}, {Test: "GET", RPS: 40000, P50: 1}},
 				Errors: []string{"Error from server: ERR nope"}},
@@ -124,14 +134,20 @@ func TestMarkdown_TablesRatiosAndErrors(t *testing.T) {
 		"# Understudy benchmark, 2026-01-02T03:04:05Z (quick mode)",
 		"| durable SET throughput >= 0.5x Redis appendfsync always | 0.60x (6,000 vs 10,000 ops/s) | **PASS** |",
 		"| linearizable GET >= 2x etcd | 1.50x (30,000 vs 20,000 ops/s) | **FAIL** |",
-		"| set | Understudy (3 nodes) | 50 | 1 | 100 B | 6,000 | 8.00 | 20.0 | 40.0 | 0 | - |",
-		"| set | Redis AOF always | 50 | 1 | 100 B | 10,000 | 4.00 | 9.00 | 12.0 | 0 | 0.60x |",
-		"| set-16k | Understudy (3 nodes) | 50 | 1 | 16 KiB | 900 |",
-		"| Understudy (3 nodes) | sentinel | 8 | 3 | 0.80 s | 1.50 s | 0.70, 1.50, 0.80 | 5000 | 0 | 0 |",
+		"| set | Understudy (3 nodes, wal) | 50 | 1 | 100 B | 6,000 | 8.00 | 20.0 | 40.0 | 0 | 100 | - |",
+		"| set | Understudy (3 nodes, bolt) | 50 | 1 | 100 B | 4,000 | 10.0 | 25.0 | 50.0 | 0 | - | 1.50x |",
+		"| set | Redis AOF always | 50 | 1 | 100 B | 10,000 | 4.00 | 9.00 | 12.0 | 0 | 20 | 0.60x |",
+		"| set-16k | Understudy (3 nodes, wal) | 50 | 1 | 16 KiB | 900 |",
+		"| Understudy (3 nodes, wal) | us1 leader 50, us2 follower 25, us3 follower 25 | 100 | 5.00x |",
+		"| Redis AOF always | raof single 20 | 20 | 1.00x |",
+		"| clients | Understudy (3 nodes, wal) | Redis AOF always | Understudy (3 nodes, wal) / Redis AOF always |",
+		"| 1 | 500, 2.00 ms, 300 | 2,000, 0.500 ms, - | 0.25x |",
+		"| 50 | 6,000, 8.00 ms, - | 10,000, 4.00 ms, - | 0.60x |",
+		"| Understudy (3 nodes, wal) | sentinel | 8 | 3 | 0.80 s | 1.50 s | 0.70, 1.50, 0.80 | 5000 | 0 | 0 |",
 		"| Redis + 2 replicas + 3 Sentinels | sentinel | 8 | 2 | 3.00 s | 1 not recovered | 3.00 (killed node did not rejoin), no recovery (killed node did not rejoin) | 4000 | 12 | 0 |",
 		"Understudy / Redis: load time 2.00x, memory per key 1.25x anonymous (RSS 1.50x), disk per key 5.00x.",
 		"| follower catch-up |",
-		"| Understudy (3 nodes) | 1000 | 2.00 s | 500 | 300 | 250 | 500 | n1 leader:",
+		"| Understudy (3 nodes, wal) | 1000 | 2.00 s | 500 | 300 | 250 | 500 | n1 leader:",
 		"1.50 s |",
 		"| Redis AOF always | 1 | 10,000 | 4.00 | 40,000 | 1.00 | 0.50x, 0.50x |",
 		"- etcd / get: 2x `context deadline exceeded`",
@@ -142,7 +158,7 @@ func TestMarkdown_TablesRatiosAndErrors(t *testing.T) {
 		}
 	}
 	// redis-benchmark rows: Understudy first whatever the input order.
-	if i, j := strings.Index(md, "| Understudy (3 nodes) | 1 | 5,000"), strings.Index(md, "| Redis AOF always | 1 | 10,000"); i < 0 || j < i {
+	if i, j := strings.Index(md, "| Understudy (3 nodes, wal) | 1 | 5,000"), strings.Index(md, "| Redis AOF always | 1 | 10,000"); i < 0 || j < i {
 		t.Errorf("redis-benchmark rows out of order")
 	}
 	// Workloads come in the fixed order: set before get before pipe-set.

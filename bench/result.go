@@ -11,10 +11,13 @@ import (
 // System names used in results and reports.
 const (
 	SysUnderstudy = "understudy"
-	SysRedisAOF   = "redis-aof"      // appendonly yes, appendfsync always
-	SysRedisMem   = "redis-mem"      // no persistence: the ceiling
-	SysEtcd       = "etcd"           // three nodes
-	SysSentinel   = "redis-sentinel" // primary, two replicas, three Sentinels
+	// SysUnderstudyAlt is a second Understudy cluster, with the other
+	// --log-store (Results.Stores says which store each ran).
+	SysUnderstudyAlt = "understudy-alt"
+	SysRedisAOF      = "redis-aof"      // appendonly yes, appendfsync always
+	SysRedisMem      = "redis-mem"      // no persistence: the ceiling
+	SysEtcd          = "etcd"           // three nodes
+	SysSentinel      = "redis-sentinel" // primary, two replicas, three Sentinels
 )
 
 // Workload names.
@@ -25,6 +28,10 @@ const (
 	WlSet1K   = "set-1k"   // SET, 1 KiB values
 	WlSet16K  = "set-16k"  // SET, 16 KiB values
 	WlMixed   = "mixed"    // 80% GET, 20% SET, 100-byte values
+	// WlEvalSha is EVALSHA of a small write script (GET the old value, SET
+	// the new one, return the old length), 100-byte values; RESP systems
+	// only (etcd has no scripts).
+	WlEvalSha = "evalsha"
 )
 
 // Ms is a duration in milliseconds, as a float in JSON.
@@ -52,6 +59,27 @@ type Throughput struct {
 	Notes string `json:"notes,omitempty"`
 	// ErrorSamples are distinct error texts seen, verbatim, with their counts.
 	ErrorSamples []ErrorCount `json:"error_samples,omitempty"`
+	// CPU is, per server process of the system, the CPU time (user and
+	// system, from /proc/PID/stat) it used per operation counted, over the
+	// measured window. Leader first.
+	CPU []ProcCPU `json:"cpu,omitempty"`
+}
+
+// ProcCPU is one server process's CPU time per operation.
+type ProcCPU struct {
+	Name        string  `json:"name"`
+	Role        string  `json:"role"` // leader, follower, member or single
+	MicrosPerOp float64 `json:"micros_per_op"`
+}
+
+// CPUPerOp is the system's CPU time per operation, all its processes
+// together (0 if not measured).
+func (t Throughput) CPUPerOp() float64 {
+	var s float64
+	for _, c := range t.CPU {
+		s += c.MicrosPerOp
+	}
+	return s
 }
 
 // ErrorCount is one distinct error text and how often it was seen.
@@ -162,6 +190,10 @@ type Results struct {
 	Failover   []Failover   `json:"failover"`
 	Scale      []Scale      `json:"scale"`
 	RedisBench []RedisBench `json:"redis_benchmark"`
+	// Curve is SET throughput at several client counts, per system.
+	Curve []Throughput `json:"curve,omitempty"`
+	// Stores is the --log-store each Understudy system ran with.
+	Stores map[string]string `json:"stores,omitempty"`
 }
 
 // WriteJSON writes v as indented JSON to path.

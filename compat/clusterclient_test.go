@@ -28,12 +28,12 @@ func TestCompat_ClusterClient(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		t.Cleanup(cl.close)
-		l := cl.leader(t)
+		t.Cleanup(cl.Close)
+		l := cl.SettledLeader(t)
 		// A plain client on a follower is sent to the leader.
-		c := newClient(t, cl.followers(l)[0].addr(), 2)
-		if err := c.Get(context.Background(), "k").Err(); err == nil || err.Error() != "MOVED 0 "+l.addr() {
-			t.Errorf("GET on a follower in redirect mode: %v, want MOVED 0 %s", err, l.addr())
+		c := newClient(t, cl.Followers(l)[0].ClientAddr(), 2)
+		if err := c.Get(context.Background(), "k").Err(); err == nil || err.Error() != "MOVED 0 "+l.ClientAddr() {
+			t.Errorf("GET on a follower in redirect mode: %v, want MOVED 0 %s", err, l.ClientAddr())
 		}
 		testClusterClient(t, cl)
 	})
@@ -41,15 +41,15 @@ func TestCompat_ClusterClient(t *testing.T) {
 
 func nodeAddrs(cl *cluster) []string {
 	var out []string
-	for _, n := range cl.live() {
-		out = append(out, n.addr())
+	for _, n := range cl.Live() {
+		out = append(out, n.ClientAddr())
 	}
 	return out
 }
 
 func testClusterClient(t *testing.T, cl *cluster) {
 	ctx := ctxT(t, 60*time.Second)
-	l := cl.leader(t)
+	l := cl.SettledLeader(t)
 
 	t.Run("CLUSTER SLOTS describes one shard on every node", func(t *testing.T) {
 		checkSlots(t, cl, l)
@@ -57,7 +57,7 @@ func testClusterClient(t *testing.T, cl *cluster) {
 
 	cc := redis.NewClusterClient(&redis.ClusterOptions{Addrs: nodeAddrs(cl), ReadTimeout: 10 * time.Second})
 	defer cc.Close()
-	p := cl.name + ".cc:"
+	p := cl.Name + ".cc:"
 
 	t.Run("SET GET INCR", func(t *testing.T) {
 		if err := cc.Set(ctx, p+"a", "1", 0).Err(); err != nil {
@@ -123,9 +123,9 @@ func testClusterClient(t *testing.T, cl *cluster) {
 		// Some of those reads were served by the followers themselves:
 		// their command count grows by more than what they forwarded.
 		before := map[string][2]int64{}
-		fs := cl.followers(l)
+		fs := cl.Followers(l)
 		for _, f := range fs {
-			before[f.id] = commandStats(t, f.addr())
+			before[f.ID] = commandStats(t, f.ClientAddr())
 		}
 		for range 60 {
 			if v, err := ro.Get(ctx, p+"ro").Result(); v != "replicated" || err != nil {
@@ -134,8 +134,8 @@ func testClusterClient(t *testing.T, cl *cluster) {
 		}
 		local := int64(0)
 		for _, f := range fs {
-			after := commandStats(t, f.addr())
-			b := before[f.id]
+			after := commandStats(t, f.ClientAddr())
+			b := before[f.ID]
 			// -1: the INFO of this second commandStats call.
 			local += (after[0] - b[0] - 1) - (after[1] - b[1])
 		}
@@ -145,16 +145,52 @@ func testClusterClient(t *testing.T, cl *cluster) {
 		t.Logf("%d of 60 reads were served by followers without forwarding", local)
 	})
 
+	t.Run("ASKING and sharded pub/sub", func(t *testing.T) {
+		// ASKING: OK on every node, as on a Redis Cluster node.
+		for _, n := range cl.Live() {
+			if v, err := newClient(t, n.ClientAddr(), 2).Do(ctx, "ASKING").Result(); v != "OK" || err != nil {
+				t.Errorf("%s: ASKING = %v %v, want OK", n.ID, v, err)
+			}
+		}
+		// The cluster client subscribes where the channel's slot lives (the
+		// leader, or a replica) and publishes through the slot's master;
+		// a plain subscriber on every node hears it too.
+		ch := p + "shard"
+		sub := cc.SSubscribe(ctx, ch)
+		defer sub.Close()
+		if _, err := sub.Receive(ctx); err != nil {
+			t.Fatalf("SSUBSCRIBE through the cluster client: %v", err)
+		}
+		var plain []*redis.PubSub
+		for _, n := range cl.Live() {
+			ps := newClient(t, n.ClientAddr(), 2).SSubscribe(ctx, ch)
+			defer ps.Close()
+			if _, err := ps.Receive(ctx); err != nil {
+				t.Fatalf("%s: SSUBSCRIBE: %v", n.ID, err)
+			}
+			plain = append(plain, ps)
+		}
+		if n, err := cc.SPublish(ctx, ch, "hello").Result(); err != nil || n < 1 {
+			t.Fatalf("SPUBLISH through the cluster client: %d %v", n, err)
+		}
+		for i, ps := range append(plain, sub) {
+			m, err := ps.ReceiveMessage(ctx)
+			if err != nil || m.Channel != ch || m.Payload != "hello" {
+				t.Errorf("subscriber %d: %v %v", i, m, err)
+			}
+		}
+	})
+
 	t.Run("follows a leadership transfer", func(t *testing.T) {
-		nl := cl.transfer(t, nil)
+		nl := cl.Transfer(t, nil)
 		waitFor(t, 10*time.Second, func() bool {
 			return cc.Set(ctx, p+"after", "1", 0).Err() == nil
-		}, "the cluster client cannot write after leadership moved to %s", nl.id)
+		}, "the cluster client cannot write after leadership moved to %s", nl.ID)
 		checkSlots(t, cl, nl)
 		waitFor(t, 10*time.Second, func() bool {
 			slots, err := cc.ClusterSlots(ctx).Result()
-			return err == nil && len(slots) == 1 && len(slots[0].Nodes) > 0 && slots[0].Nodes[0].Addr == nl.addr()
-		}, "the cluster client's CLUSTER SLOTS never names the new leader %s", nl.addr())
+			return err == nil && len(slots) == 1 && len(slots[0].Nodes) > 0 && slots[0].Nodes[0].Addr == nl.ClientAddr()
+		}, "the cluster client's CLUSTER SLOTS never names the new leader %s", nl.ClientAddr())
 		if v, err := cc.Get(ctx, p+"a").Result(); v != "2" || err != nil {
 			t.Errorf("GET after the transfer: %q %v, want 2", v, err)
 		}
@@ -166,21 +202,21 @@ func testClusterClient(t *testing.T, cl *cluster) {
 func checkSlots(t *testing.T, cl *cluster, l *cnode) {
 	t.Helper()
 	var replicas []string
-	for _, f := range cl.followers(l) {
-		replicas = append(replicas, f.addr())
+	for _, f := range cl.Followers(l) {
+		replicas = append(replicas, f.ClientAddr())
 	}
 	slices.Sort(replicas)
-	for _, n := range cl.live() {
-		c := newClient(t, n.addr(), 3)
+	for _, n := range cl.Live() {
+		c := newClient(t, n.ClientAddr(), 3)
 		var slots []redis.ClusterSlot
 		waitFor(t, 10*time.Second, func() bool {
 			var err error
 			slots, err = c.ClusterSlots(context.Background()).Result()
-			return err == nil && len(slots) == 1 && len(slots[0].Nodes) == 3 && slots[0].Nodes[0].Addr == l.addr()
-		}, "%s: CLUSTER SLOTS %v, want one shard led by %s", n.id, slots, l.addr())
+			return err == nil && len(slots) == 1 && len(slots[0].Nodes) == 3 && slots[0].Nodes[0].Addr == l.ClientAddr()
+		}, "%s: CLUSTER SLOTS %v, want one shard led by %s", n.ID, slots, l.ClientAddr())
 		s := slots[0]
 		if s.Start != 0 || s.End != 16383 {
-			t.Errorf("%s: CLUSTER SLOTS range %d-%d, want 0-16383", n.id, s.Start, s.End)
+			t.Errorf("%s: CLUSTER SLOTS range %d-%d, want 0-16383", n.ID, s.Start, s.End)
 		}
 		var got []string
 		for _, r := range s.Nodes[1:] {
@@ -188,11 +224,11 @@ func checkSlots(t *testing.T, cl *cluster, l *cnode) {
 		}
 		slices.Sort(got)
 		if !slices.Equal(got, replicas) {
-			t.Errorf("%s: CLUSTER SLOTS replicas %v, want %v", n.id, got, replicas)
+			t.Errorf("%s: CLUSTER SLOTS replicas %v, want %v", n.ID, got, replicas)
 		}
 		for _, nd := range s.Nodes {
 			if len(nd.ID) != 40 {
-				t.Errorf("%s: CLUSTER SLOTS node id %q is not 40 hex digits", n.id, nd.ID)
+				t.Errorf("%s: CLUSTER SLOTS node id %q is not 40 hex digits", n.ID, nd.ID)
 			}
 		}
 	}

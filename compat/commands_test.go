@@ -7,21 +7,10 @@ package compat
 import (
 	"os"
 	"regexp"
-	"slices"
 	"sort"
 	"strings"
 	"testing"
 )
-
-// nodeCommands are the commands the RESP layer answers itself (node-local,
-// transactions, pub/sub, blocking, WAIT): COMMAND does not list them.
-var nodeCommands = []string{
-	"blmove", "blpop", "brpop", "brpoplpush",
-	"client", "cluster", "command", "config", "discard", "echo", "exec", "hello", "info",
-	"multi", "ping", "psubscribe", "publish", "pubsub", "punsubscribe", "quit", "readonly",
-	"readwrite", "role", "select", "sentinel", "slowlog", "subscribe", "time", "unsubscribe", "unwatch",
-	"wait", "watch",
-}
 
 // notInScript are supported commands the differential script leaves to
 // other tests, because their replies describe the node rather than the data.
@@ -38,6 +27,19 @@ var notInScript = map[string]string{
 	"quit":      "ends the connection",
 	"slowlog":   "server.TestSlowlog_EntriesAsRedis (entries describe the node and the client)",
 	"debug":     "server.TestDebugDigest_EqualOnConvergedNodes (the digest describes the node's state, not Redis's)",
+	"shutdown":  "cmd/understudy TestProcess_ShutdownCommandStopsTheNode (it stops the node)",
+	"monitor":   "TestCompat_Monitor (the stream holds times and client addresses)",
+	// Scripting: fsm/script's differential tests (every conversion and
+	// error against redis-server), fsm TestScripting_* and server
+	// TestScripting_* (replication, failover, snapshots, BUSY, KILL).
+	"eval":       "fsm/script TestDiff*, fsm and server TestScripting_*",
+	"evalsha":    "fsm and server TestScripting_*",
+	"eval_ro":    "fsm and server TestScripting_*",
+	"evalsha_ro": "server TestScripting_ReadOnlyOnFollower",
+	"fcall":      "fsm/script function_diff_test.go, fsm and server TestScripting_*",
+	"fcall_ro":   "fsm and server TestScripting_*",
+	"function":   "fsm/script function_diff_test.go, fsm TestScripting_FunctionDumpRestore",
+	"script":     "fsm TestScripting_EvalAndCache, server TestScripting_BusyAndScriptKill",
 }
 
 // commandTable returns COMMAND's entries by name.
@@ -69,122 +71,113 @@ func supportedCommands(t *testing.T, addr string) []string {
 	for name := range commandTable(t, addr) {
 		names = append(names, name)
 	}
-	names = append(names, nodeCommands...)
 	sort.Strings(names)
-	return slices.Compact(names)
+	return names
 }
 
-// arity72 are arities that changed in Redis 7.2 (ZRANK/ZREVRANK gained
-// WITHSCORE), accepted from a 7.0 server.
-var arity72 = map[string]int64{"zrank": -3, "zrevrank": -3}
-
-// TestCompat_CommandTable compares every entry of Understudy's COMMAND with
-// Redis's COMMAND INFO: arity, key positions and the read/write flag, which
-// clients use to route commands (go-redis's cluster client sends read-only
-// commands to replicas).
+// TestCompat_CommandTable compares, for every command Understudy's COMMAND
+// lists, the whole COMMAND INFO entry (arity, flags, key positions, ACL
+// categories, tips, key specifications, subcommands) and COMMAND DOCS entry
+// with Redis's, in RESP2 and RESP3, through the leader and a follower.
+// Clients route by them (go-redis's cluster client sends read-only commands
+// to replicas) and redis-cli shows the docs.
 func TestCompat_CommandTable(t *testing.T) {
 	needRedis(t)
 	cl := shared(t)
-	ours := commandTable(t, cl.leader(t).addr())
-	rc, err := dialRaw(redisAddr, 2)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rc.Close()
-	c, err := dialRaw(cl.leader(t).addr(), 2)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	if n, err := c.do("COMMAND", "COUNT"); err != nil || n.i != int64(len(ours)) {
-		t.Errorf("COMMAND COUNT is %v (%v) but COMMAND lists %d commands (Redis: the same number)", n, err, len(ours))
-	}
-	names := make([]string, 0, len(ours))
-	for n := range ours {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	for _, name := range names {
-		o := ours[name]
-		rv, err := rc.do("COMMAND", "INFO", name)
-		if err != nil || len(rv.elems) != 1 {
-			t.Fatalf("redis COMMAND INFO %s: %v %v", name, rv, err)
-		}
-		r := rv.elems[0]
-		if r.k == kNilArr || r.k == kNil {
-			t.Errorf("%s: Understudy lists it, Redis %s does not know it", name, redisVersion)
-			continue
-		}
-		if a, ok := arity72[name]; ok && redisOlderThan72() && o.elems[1].i == a {
-			t.Logf("%s: arity %d as in Redis 7.2 (Redis %s: %d)", name, a, redisVersion, r.elems[1].i)
-		} else if o.elems[1].i != r.elems[1].i {
-			t.Errorf("%s: arity %d, Redis %d", name, o.elems[1].i, r.elems[1].i)
-		}
-		container := len(r.elems) > 9 && len(r.elems[9].elems) > 0
-		if !container {
-			for i, field := range []string{"first key", "last key", "step"} {
-				if o.elems[3+i].i != r.elems[3+i].i {
-					t.Errorf("%s: %s %d, Redis %d", name, field, o.elems[3+i].i, r.elems[3+i].i)
+	for _, proto := range []int{2, 3} {
+		rc := mustDial(t, redisAddr, proto)
+		l := cl.SettledLeader(t)
+		for _, n := range []*cnode{l, cl.Followers(l)[0]} {
+			ours := commandTable(t, n.ClientAddr())
+			c := mustDial(t, n.ClientAddr(), proto)
+			if v, err := c.do("COMMAND", "COUNT"); err != nil || v.i != int64(len(ours)) {
+				t.Errorf("COMMAND COUNT is %v (%v) but COMMAND lists %d commands", v, err, len(ours))
+			}
+			for _, name := range supportedCommands(t, n.ClientAddr()) {
+				for _, sub := range []string{"INFO", "DOCS"} {
+					r, err := rc.do("COMMAND", sub, name)
+					if err != nil {
+						t.Fatal(err)
+					}
+					o, err := c.do("COMMAND", sub, name)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if sortSubcommands(r).String() != sortSubcommands(o).String() {
+						t.Errorf("RESP%d COMMAND %s %s:\n redis-server: %s\n understudy:   %s", proto, sub, name, r, o)
+					}
 				}
 			}
 		}
-		flags := func(v val) (w, ro bool) {
-			for _, f := range v.elems {
-				w = w || f.s == "write"
-				ro = ro || f.s == "readonly"
-			}
-			return
-		}
-		ow, oro := flags(o.elems[2])
-		rw, rro := flags(r.elems[2])
-		if container {
-			// OBJECT: the flags are on the subcommands (OBJECT ENCODING is readonly).
-			rw, rro = false, true
-		}
-		if ow != rw || oro != rro {
-			t.Errorf("%s: flags write=%v readonly=%v, Redis write=%v readonly=%v (%s)", name, ow, oro, rw, rro, r.elems[2])
-		}
-	}
-	// Redis also describes the commands Understudy answers itself (all but
-	// SENTINEL, which a Redis server does not list either).
-	var missing []string
-	for _, name := range nodeCommands {
-		if name == "sentinel" {
-			continue
-		}
-		v, err := c.do("COMMAND", "INFO", name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(v.elems) != 1 || v.elems[0].k == kNilArr {
-			missing = append(missing, name)
-		}
-	}
-	if len(missing) > 0 {
-		t.Errorf("COMMAND INFO knows nothing of these supported commands (Redis describes them all): %s", strings.Join(missing, " "))
 	}
 }
 
-// TestCompat_ScriptCoversEveryCommand checks that testdata/script.txt sends
-// every command Understudy supports (or names the test that covers it), so a
+// TestCompat_CommandGetKeys compares COMMAND GETKEYS and GETKEYSANDFLAGS
+// with Redis's, for key positions found by every kind of key specification
+// and by the command-specific finders, and their errors.
+func TestCompat_CommandGetKeys(t *testing.T) {
+	needRedis(t)
+	cl := shared(t)
+	rc := mustDial(t, redisAddr, 3)
+	c := mustDial(t, cl.SettledLeader(t).ClientAddr(), 3)
+	for _, line := range []string{
+		"get k", "set k v", "mset a 1 b 2", "del a b c", "rename a b", "lmove a b LEFT RIGHT",
+		"zunionstore d 2 a b", "zunionstore d x a", "zinterstore d 3 a b", "sintercard 2 a b",
+		"object encoding k", "ping", "nosuch x", "get", "get a b", "sort k", "sort k store d by w",
+		"smove a b m", "hset h f v", "blpop a b 0", "brpoplpush a b 0", "publish ch m",
+		"exists a b", "expire k 10", "zrangestore d s 0 -1",
+	} {
+		for _, sub := range []string{"GETKEYS", "GETKEYSANDFLAGS"} {
+			args := append([]string{"COMMAND", sub}, strings.Fields(line)...)
+			r, err := rc.do(args...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			o, err := c.do(args...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if r.String() != o.String() && lookupSupported(t, cl, strings.Fields(line)[0]) {
+				t.Errorf("COMMAND %s %s:\n redis-server: %s\n understudy:   %s", sub, line, r, o)
+			}
+		}
+	}
+}
+
+// lookupSupported reports whether Understudy lists name in COMMAND (a
+// command it does not implement yet answers "Invalid command specified").
+func lookupSupported(t *testing.T, cl *cluster, name string) bool {
+	t.Helper()
+	if name == "nosuch" {
+		return true
+	}
+	_, ok := commandTable(t, cl.SettledLeader(t).ClientAddr())[name]
+	return ok
+}
+
+// TestCompat_ScriptCoversEveryCommand checks that the differential scripts
+// (testdata/script.txt and the scripting section, testdata/lua.txt) send
+// every command Understudy supports (or name the test that covers it), so a
 // new command cannot be added without its differential cases.
 func TestCompat_ScriptCoversEveryCommand(t *testing.T) {
-	cases, err := loadScript("testdata/script.txt")
-	if err != nil {
-		t.Fatal(err)
-	}
 	used := map[string]bool{}
-	for _, c := range cases {
-		for _, st := range c.steps {
-			if len(st.args) > 0 {
-				used[strings.ToLower(st.args[0])] = true
+	for _, path := range []string{"testdata/script.txt", "testdata/lua.txt"} {
+		cases, err := loadScript(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range cases {
+			for _, st := range c.steps {
+				if len(st.args) > 0 {
+					used[strings.ToLower(st.args[0])] = true
+				}
 			}
 		}
 	}
 	cl := shared(t)
-	for _, name := range supportedCommands(t, cl.leader(t).addr()) {
+	for _, name := range supportedCommands(t, cl.SettledLeader(t).ClientAddr()) {
 		if !used[name] && notInScript[name] == "" {
-			t.Errorf("testdata/script.txt never sends %s: add cases for it (or name the test that covers it in notInScript)", strings.ToUpper(name))
+			t.Errorf("testdata/script.txt and lua.txt never send %s: add cases for it (or name the test that covers it in notInScript)", strings.ToUpper(name))
 		}
 	}
 }
@@ -212,7 +205,7 @@ func TestCompat_DocsListEveryCommand(t *testing.T) {
 	}
 	sup, unsup := listed(supported), listed(unsupported)
 	cl := shared(t)
-	addr := cl.leader(t).addr()
+	addr := cl.SettledLeader(t).ClientAddr()
 	for _, name := range supportedCommands(t, addr) {
 		if !sup[name] {
 			t.Errorf("docs/compat.md does not list supported command %s before \"## Not supported\"", strings.ToUpper(name))
@@ -221,11 +214,7 @@ func TestCompat_DocsListEveryCommand(t *testing.T) {
 			t.Errorf("docs/compat.md lists %s as not supported, but it is", strings.ToUpper(name))
 		}
 	}
-	c, err := dialRaw(addr, 2)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c := mustDial(t, addr, 2)
 	// Each is sent inside MULTI and discarded: if one were implemented
 	// (SHUTDOWN, FAILOVER...), it is queued, not run.
 	for name := range unsup {
@@ -243,4 +232,36 @@ func TestCompat_DocsListEveryCommand(t *testing.T) {
 			t.Fatalf("DISCARD: %v %v", v, err)
 		}
 	}
+}
+
+// sortSubcommands orders the subcommands in a COMMAND INFO or DOCS reply by
+// name: Redis lists them in its hash table's order.
+func sortSubcommands(v val) val {
+	out := v
+	out.elems = append([]val(nil), v.elems...)
+	for i := range out.elems {
+		out.elems[i] = sortSubcommands(out.elems[i])
+	}
+	// An INFO entry: its tenth field is the subcommands array.
+	if v.k == kArr && len(out.elems) == 10 && out.elems[0].k == kStr && out.elems[1].k == kInt && out.elems[9].k == kArr {
+		subs := out.elems[9].elems
+		sort.Slice(subs, func(i, j int) bool { return subs[i].elems[0].s < subs[j].elems[0].s })
+	}
+	// A DOCS map (or its RESP2 array): "subcommands" then name, doc pairs.
+	for i := 0; i+1 < len(out.elems); i += 2 {
+		if out.elems[i].s != "subcommands" {
+			continue
+		}
+		pairs := out.elems[i+1].elems
+		type kv struct{ k, v val }
+		var kvs []kv
+		for j := 0; j+1 < len(pairs); j += 2 {
+			kvs = append(kvs, kv{pairs[j], pairs[j+1]})
+		}
+		sort.Slice(kvs, func(a, b int) bool { return kvs[a].k.s < kvs[b].k.s })
+		for j, p := range kvs {
+			pairs[2*j], pairs[2*j+1] = p.k, p.v
+		}
+	}
+	return out
 }

@@ -1,6 +1,7 @@
 package compat
 
-// The differential suite: testdata/script.txt replayed against redis-server
+// The differential suite: testdata/script.txt (and the scripting section,
+// testdata/lua.txt) replayed against redis-server
 // and against Understudy's leader and a follower, through go-redis (RESP2 and
 // RESP3) and the raw client (which keeps every reply type), replies compared
 // step by step after the normalisation each step names. Differences that are
@@ -213,6 +214,7 @@ func renderAll(vs []val) string {
 
 // mismatch is one step that differed, kept for the summary.
 type mismatch struct {
+	file        string
 	line        int
 	cmd         string
 	redis, ours string
@@ -228,15 +230,23 @@ type diffRun struct {
 // TestCompat_Differential replays the script. With
 // UNDERSTUDY_COMPAT_TRANSCRIPT=1 (and -v) it also logs the transcript of
 // every passing case on its first path.
-func TestCompat_Differential(t *testing.T) {
+func TestCompat_Differential(t *testing.T) { runDiffFile(t, "testdata/script.txt") }
+
+// TestCompat_Scripting replays the scripting section (testdata/lua.txt):
+// EVAL and FCALL's conversions both ways in RESP2 and RESP3, their error
+// paths, the sandbox, the Lua libraries, SCRIPT and FUNCTION management.
+func TestCompat_Scripting(t *testing.T) { runDiffFile(t, "testdata/lua.txt") }
+
+// runDiffFile replays one script file in the differential format.
+func runDiffFile(t *testing.T, path string) {
 	showAll := os.Getenv("UNDERSTUDY_COMPAT_TRANSCRIPT") == "1"
 	needRedis(t)
-	cases, err := loadScript("testdata/script.txt")
+	cases, err := loadScript(path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	cl := shared(t)
-	cl.leader(t)
+	cl.SettledLeader(t)
 	ra, err := dialRaw(redisAddr, 2)
 	if err != nil {
 		t.Fatal(err)
@@ -255,18 +265,18 @@ func TestCompat_Differential(t *testing.T) {
 	steps := 0
 	for _, g := range groups {
 		t.Run(g, func(t *testing.T) {
-			l := cl.leader(t)
-			fl := cl.followers(l)[0]
-			run.flushAll(t, l.addr())
+			l := cl.SettledLeader(t)
+			fl := cl.Followers(l)[0]
+			run.flushAll(t, l.ClientAddr())
 			for _, i := range byGroup[g] {
 				c := cases[i]
 				t.Run(strings.ReplaceAll(c.name, " ", "_"), func(t *testing.T) {
-					steps += run.caseOnAllPaths(t, i, c, l.addr(), fl.addr(), showAll)
+					steps += run.caseOnAllPaths(t, i, c, l.ClientAddr(), fl.ClientAddr(), showAll)
 				})
 			}
 		})
 	}
-	t.Logf("%d cases, %d steps compared on %d paths in %v", len(cases), steps, len(diffPaths), time.Since(start).Round(time.Millisecond))
+	t.Logf("%s: %d cases, %d steps compared on %d paths in %v", path, len(cases), steps, len(diffPaths), time.Since(start).Round(time.Millisecond))
 	run.summary(t)
 }
 
@@ -372,7 +382,7 @@ func (d *diffRun) runCase(idx int, c *scriptCase, p diffPath, usAddr string) cas
 	defer us.close()
 	var res caseResult
 	var tr strings.Builder
-	fmt.Fprintf(&tr, "script.txt:%d %q on %s (keys prefixed %q):\n", c.line, c.name, p.name, prefix)
+	fmt.Fprintf(&tr, "%s:%d %q on %s (keys prefixed %q):\n", c.file, c.line, c.name, p.name, prefix)
 	// unprefix shows replies with the path's prefix as {} so that the same
 	// mismatch on several paths is listed once in the summary.
 	unprefix := func(s string) string { return strings.ReplaceAll(s, prefix, "{}") }
@@ -390,7 +400,7 @@ func (d *diffRun) runCase(idx int, c *scriptCase, p diffPath, usAddr string) cas
 		if rerr != nil || uerr != nil {
 			fmt.Fprintf(&tr, "  ✗ %-50s  transport error: redis-server: %v; understudy: %v\n", shown, rerr, uerr)
 			res.failed = true
-			res.mismatches = append(res.mismatches, &mismatch{line: st.line, cmd: st.text,
+			res.mismatches = append(res.mismatches, &mismatch{file: c.file, line: st.line, cmd: st.text,
 				redis: fmt.Sprint(rerr), ours: fmt.Sprint(uerr), paths: []string{p.name}})
 			break
 		}
@@ -419,7 +429,7 @@ func (d *diffRun) runCase(idx int, c *scriptCase, p diffPath, usAddr string) cas
 		}
 		res.failed = true
 		fmt.Fprintf(&tr, "  ✗ %-50s\n        redis-server: %s\n        understudy:   %s\n", shown, renderAll(rv), renderAll(uv))
-		res.mismatches = append(res.mismatches, &mismatch{line: st.line, cmd: st.text,
+		res.mismatches = append(res.mismatches, &mismatch{file: c.file, line: st.line, cmd: st.text,
 			redis: unprefix(renderAll(rv)), ours: unprefix(renderAll(uv)), paths: []string{p.name}})
 	}
 	res.transcript = tr.String()
@@ -494,8 +504,8 @@ func (d *diffRun) summary(t *testing.T) {
 	sort.Slice(ms, func(i, j int) bool { return ms[i].line < ms[j].line })
 	var sb strings.Builder
 	for _, m := range ms {
-		fmt.Fprintf(&sb, "\n  script.txt:%d  %s\n      redis-server: %s\n      understudy:   %s\n      on: %s",
-			m.line, m.cmd, m.redis, m.ours, strings.Join(m.paths, ", "))
+		fmt.Fprintf(&sb, "\n  %s:%d  %s\n      redis-server: %s\n      understudy:   %s\n      on: %s",
+			m.file, m.line, m.cmd, m.redis, m.ours, strings.Join(m.paths, ", "))
 	}
 	t.Errorf("%d distinct mismatches:%s", len(ms), sb.String())
 }

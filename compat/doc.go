@@ -13,6 +13,9 @@
 //     (Redis 7.0 versus 7.2, and Understudy's deliberate deviations);
 //   - the command table against Redis's COMMAND INFO, and that
 //     docs/compat.md names every supported command;
+//   - the scripting section (testdata/lua.txt) the same way, redis-py's
+//     Lock, a Redlock unlock and a rate limiter through a follower across a
+//     leader kill, and read-only scripts on a READONLY follower;
 //   - RESP3 reply types, pub/sub, blocking list commands (woken, timed out,
 //     interrupted by a leadership transfer), the cluster client in forward
 //     and redirect mode, WAIT, and the Sentinel discovery commands.

@@ -18,7 +18,7 @@ const farewellPrefix = "TRYAGAIN leadership moved"
 
 func TestCompat_LeadershipLossTellsClients(t *testing.T) {
 	cl := shared(t)
-	l := cl.leader(t)
+	l := cl.SettledLeader(t)
 	ctx := ctxT(t, 30*time.Second)
 
 	// go-redis subscribers, RESP2 and RESP3.
@@ -28,7 +28,7 @@ func TestCompat_LeadershipLossTellsClients(t *testing.T) {
 	}
 	var subs []sub
 	for _, proto := range []int{2, 3} {
-		ps := newClient(t, l.addr(), proto).Subscribe(ctx, "lm.ch")
+		ps := newClient(t, l.ClientAddr(), proto).Subscribe(ctx, "lm.ch")
 		t.Cleanup(func() { ps.Close() })
 		if _, err := ps.Receive(ctx); err != nil {
 			t.Fatalf("RESP%d SUBSCRIBE: %v", proto, err)
@@ -57,7 +57,7 @@ func TestCompat_LeadershipLossTellsClients(t *testing.T) {
 		{"idle RESP2 client", 2, []string{"SET", "lm.k", "v"}},
 		{"idle RESP3 client", 3, []string{"PING"}},
 	} {
-		c, err := dialRaw(l.addr(), r.proto)
+		c, err := dialRaw(l.ClientAddr(), r.proto)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -68,8 +68,8 @@ func TestCompat_LeadershipLossTellsClients(t *testing.T) {
 		raws = append(raws, raw{r.name, c})
 	}
 
-	nl := cl.transfer(t, nil)
-	t.Logf("leadership moved from %s to %s", l.id, nl.id)
+	nl := cl.Transfer(t, nil)
+	t.Logf("leadership moved from %s to %s", l.ID, nl.ID)
 
 	for _, s := range subs {
 		select {
@@ -93,7 +93,7 @@ func TestCompat_LeadershipLossTellsClients(t *testing.T) {
 		}
 	}
 	// The old leader, now a follower, serves new connections (forwarding).
-	c := newClient(t, l.addr(), 2)
+	c := newClient(t, l.ClientAddr(), 2)
 	if err := c.Set(ctx, "lm.after", "v", 0).Err(); err != nil {
 		t.Errorf("SET through the old leader after the move: %v", err)
 	}
@@ -106,13 +106,9 @@ func TestCompat_LeadershipLossTellsClients(t *testing.T) {
 // that ran was answered.
 func TestCompat_LeadershipLossAnswersOwedReplies(t *testing.T) {
 	cl := shared(t)
-	l := cl.leader(t)
+	l := cl.SettledLeader(t)
 	key := fmt.Sprintf("lm.owed.%d", time.Now().UnixNano())
-	c, err := dialRaw(l.addr(), 2)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c := mustDial(t, l.ClientAddr(), 2)
 	stop := make(chan struct{})
 	sent := make(chan int, 1)
 	go func() {
@@ -146,10 +142,10 @@ func TestCompat_LeadershipLossAnswersOwedReplies(t *testing.T) {
 		}
 	}()
 	waitFor(t, 10*time.Second, func() bool {
-		n, _ := newClient(t, l.addr(), 2).Get(ctxT(t, 5*time.Second), key).Int()
+		n, _ := newClient(t, l.ClientAddr(), 2).Get(ctxT(t, 5*time.Second), key).Int()
 		return n > 100
 	}, "the pipeline never got going")
-	nl := cl.transfer(t, nil)
+	nl := cl.Transfer(t, nil)
 	var rerr error
 	select {
 	case rerr = <-readErr:
@@ -184,7 +180,7 @@ func TestCompat_LeadershipLossAnswersOwedReplies(t *testing.T) {
 	// Every INCR that ran was answered (UNCERTAIN ones may have run): none
 	// ran unanswered behind the farewell (what was read after it was not
 	// executed).
-	got, err := newClient(t, nl.addr(), 2).Get(ctxT(t, 10*time.Second), key).Int64()
+	got, err := newClient(t, nl.ClientAddr(), 2).Get(ctxT(t, 10*time.Second), key).Int64()
 	if err != nil || got < last || got > last+uncertain {
 		t.Errorf("%s = %d %v on the new leader, but the client was answered up to %d (%d uncertain)", key, got, err, last, uncertain)
 	}

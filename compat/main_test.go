@@ -1,17 +1,14 @@
 package compat
 
 // The suite's fixtures: the scratch redis-server (started by TestMain when it
-// is on PATH, stopped by PID at the end) and the shared in-process cluster
+// is installed, stopped by PID at the end) and the shared in-process cluster
 // (started by the first test that needs it, stopped by TestMain).
 
 import (
-	"bufio"
 	"context"
-	"errors"
+	"encoding/json"
 	"fmt"
-	"io"
 	"log/slog"
-	"net"
 	"os"
 	"os/exec"
 	"strings"
@@ -20,11 +17,9 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"github.com/understudy/understudy/internal/redisserver"
+	"github.com/understudy/understudy/internal/testcluster"
 )
-
-// requireRedisEnv makes the differential tests fail instead of skipping when
-// redis-server is missing (CI sets it after installing redis-server).
-const requireRedisEnv = "UNDERSTUDY_REQUIRE_REDIS_SERVER"
 
 var (
 	redisAddr    string // the scratch redis-server, "" if none
@@ -33,108 +28,68 @@ var (
 )
 
 func TestMain(m *testing.M) {
-	stop, err := startRedisServer()
-	if err != nil {
-		redisErr = err
-		fmt.Fprintf(os.Stderr, "compat: no redis-server: %v\n", err)
+	srv, err := redisserver.ForMain("compat")
+	if redisErr = err; srv != nil {
+		redisAddr, redisVersion = srv.Addr, srv.Version
 	}
 	code := m.Run()
 	stopShared()
-	if stop != nil {
-		stop()
-	}
+	srv.Stop()
 	os.Exit(code)
 }
 
-// startRedisServer starts redis-server on a free 127.0.0.1 port with
-// persistence off and waits until it answers PING.
-func startRedisServer() (stop func(), err error) {
-	bin, err := exec.LookPath("redis-server")
-	if err != nil {
-		return nil, errors.New("redis-server is not on PATH")
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return nil, err
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	_, port, _ := net.SplitHostPort(addr)
-	dir, err := os.MkdirTemp("", "compat-redis-")
-	if err != nil {
-		return nil, err
-	}
-	cmd := exec.Command(bin, "--port", port, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-		"--dir", dir, "--daemonize", "no", "--loglevel", "warning")
-	cmd.SysProcAttr = dieWithParent()
-	var logs strings.Builder
-	cmd.Stdout, cmd.Stderr = &logs, &logs
-	if err := cmd.Start(); err != nil {
-		os.RemoveAll(dir)
-		return nil, fmt.Errorf("start %s: %w", bin, err)
-	}
-	exited := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(exited) }()
-	stop = func() {
-		_ = cmd.Process.Kill() // by PID: only the process started here
-		<-exited
-		os.RemoveAll(dir)
-	}
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		if v, err := pingRedis(addr); err == nil {
-			redisAddr, redisVersion = addr, v
-			fmt.Fprintf(os.Stderr, "compat: redis-server %s on %s (pid %d)\n", v, addr, cmd.Process.Pid)
-			return stop, nil
-		}
-		select {
-		case <-exited:
-			stop()
-			return nil, fmt.Errorf("redis-server exited: %s", logs.String())
-		case <-time.After(20 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			stop()
-			return nil, fmt.Errorf("redis-server on %s did not answer within 10s", addr)
-		}
-	}
-}
+// needRedis skips (or fails, under CI=true or with
+// UNDERSTUDY_REQUIRE_REDIS_SERVER=1) a test that compares with redis-server
+// when there is none.
+func needRedis(t *testing.T) { t.Helper(); redisserver.Need(t, redisErr) }
 
-// pingRedis returns the server's redis_version.
-func pingRedis(addr string) (string, error) {
-	nc, err := net.DialTimeout("tcp", addr, time.Second)
-	if err != nil {
-		return "", err
-	}
-	defer nc.Close()
-	_ = nc.SetDeadline(time.Now().Add(2 * time.Second))
-	if _, err := io.WriteString(nc, "*2\r\n$4\r\nINFO\r\n$6\r\nserver\r\n"); err != nil {
-		return "", err
-	}
-	br := bufio.NewReader(nc)
-	r, err := readVal(br)
-	if err != nil {
-		return "", err
-	}
-	_, rest, ok := strings.Cut(r.s, "redis_version:")
-	if !ok {
-		return "", fmt.Errorf("INFO server: %s", r)
-	}
-	v, _, _ := strings.Cut(rest, "\r\n")
-	return v, nil
-}
-
-// needRedis skips (or fails, with UNDERSTUDY_REQUIRE_REDIS_SERVER=1) a test
-// that compares with redis-server when there is none.
-func needRedis(t *testing.T) {
+// needRedisPy returns Debian's python3 after checking that it runs the
+// python3-redis statement stmt (an import); without it the test fails under
+// CI or with UNDERSTUDY_REQUIRE_REDIS_SERVER=1, and skips otherwise.
+func needRedisPy(t *testing.T, stmt string) string {
 	t.Helper()
-	if redisAddr != "" {
-		return
+	const py = "/usr/bin/python3"
+	if err := exec.Command(py, "-c", stmt).Run(); err != nil {
+		if redisserver.Required() {
+			t.Fatalf("python3-redis is missing (%v): apt-get install python3-redis", err)
+		}
+		t.Skipf("no python3-redis (%v)", err)
 	}
-	if os.Getenv(requireRedisEnv) == "1" {
-		t.Fatalf("%s=1 but there is no redis-server: %v", requireRedisEnv, redisErr)
+	return py
+}
+
+// redisPyAgainstRedis prepares a redis-py program run through a follower of
+// the shared cluster and against redis-server: it needs python3-redis and
+// redis-server (see needRedisPy, needRedis) and returns python3, the
+// follower's host and port, and redis-server's port (on the same host).
+func redisPyAgainstRedis(t *testing.T) (py, host string, port, redisPort int) {
+	t.Helper()
+	py = needRedisPy(t, "import redis")
+	needRedis(t)
+	cl := shared(t)
+	l := cl.SettledLeader(t)
+	host, port = splitAddr(t, cl.Followers(l)[0].ClientAddr())
+	_, redisPort = splitAddr(t, redisAddr)
+	return py, host, port, redisPort
+}
+
+// runRedisPy runs the python3-redis program prog (with py from needRedisPy)
+// on args, within 120s, and decodes what it prints, JSON, into res; it fails
+// t, showing the program's output, when the program fails or prints
+// something else.
+func runRedisPy(t *testing.T, py, prog string, res any, args ...string) {
+	t.Helper()
+	out, err := exec.CommandContext(ctxT(t, 120*time.Second), py, append([]string{"-c", prog}, args...)...).Output()
+	if err != nil {
+		var stderr []byte
+		if ee, ok := err.(*exec.ExitError); ok {
+			stderr = ee.Stderr
+		}
+		t.Fatalf("redis-py %s: %v\n%s%s", strings.Join(args, " "), err, out, stderr)
 	}
-	t.Skipf("no redis-server to compare with (%v); set %s=1 to fail instead", redisErr, requireRedisEnv)
+	if err := json.Unmarshal(out, res); err != nil {
+		t.Fatalf("redis-py %s output %q: %v", strings.Join(args, " "), out, err)
+	}
 }
 
 // redisOlderThan72 reports whether the scratch server predates Redis 7.2,
@@ -167,7 +122,7 @@ func shared(t *testing.T) *cluster {
 
 func stopShared() {
 	if sharedCl != nil {
-		sharedCl.close()
+		sharedCl.Close()
 	}
 }
 
@@ -185,21 +140,7 @@ func nodeLogger(id string) *slog.Logger {
 // waitFor polls cond until it holds, failing the test with msg after timeout.
 func waitFor(t *testing.T, timeout time.Duration, cond func() bool, msg string, args ...any) {
 	t.Helper()
-	if err := poll(timeout, cond); err != nil {
-		t.Fatalf("after %v: %s", timeout, fmt.Sprintf(msg, args...))
-	}
-}
-
-// poll is waitFor without a test: nil once cond holds, an error after timeout.
-func poll(timeout time.Duration, cond func() bool) error {
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			return fmt.Errorf("condition not met within %v", timeout)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-	return nil
+	testcluster.WaitFor(t, timeout, cond, msg, args...)
 }
 
 // newClient is a go-redis client of one connection that does not retry, so

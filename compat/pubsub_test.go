@@ -79,7 +79,7 @@ func TestCompat_PubSub(t *testing.T) {
 	for _, proto := range []int{2, 3} {
 		t.Run(fmt.Sprintf("RESP%d", proto), func(t *testing.T) {
 			want := pubsubConversation(t, redisAddr, proto, fmt.Sprintf("ps%d.r:", proto))
-			got := pubsubConversation(t, cl.leader(t).addr(), proto, fmt.Sprintf("ps%d.u:", proto))
+			got := pubsubConversation(t, cl.SettledLeader(t).ClientAddr(), proto, fmt.Sprintf("ps%d.u:", proto))
 			for i := range max(len(want), len(got)) {
 				w, g := "(nothing)", "(nothing)"
 				if i < len(want) {
@@ -101,18 +101,18 @@ func TestCompat_PubSub(t *testing.T) {
 // replica receives its master's PUBLISH through replication).
 func TestCompat_PubSubThroughFollower(t *testing.T) {
 	cl := shared(t)
-	l := cl.leader(t)
-	f := cl.followers(l)[0]
+	l := cl.SettledLeader(t)
+	f := cl.Followers(l)[0]
 	ctx := ctxT(t, 20*time.Second)
-	sub := newClient(t, f.addr(), 3)
+	sub := newClient(t, f.ClientAddr(), 3)
 	ps := sub.Subscribe(ctx, "psf.ch")
 	defer ps.Close()
 	if _, err := ps.Receive(ctx); err != nil {
 		t.Fatal(err)
 	}
 	for _, via := range []*cnode{f, l} {
-		pub := newClient(t, via.addr(), 3)
-		n, err := pub.Publish(ctx, "psf.ch", "via "+via.id).Result()
+		pub := newClient(t, via.ClientAddr(), 3)
+		n, err := pub.Publish(ctx, "psf.ch", "via "+via.ID).Result()
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -132,7 +132,7 @@ func TestCompat_PubSubThroughFollower(t *testing.T) {
 		}
 		if n != want || err != nil {
 			t.Errorf("subscriber on follower %s, PUBLISH through %s (%s): PUBLISH counted %d receivers (want %d), the subscriber got %v %v",
-				f.id, role, via.id, n, want, msgString(m), err)
+				f.ID, role, via.ID, n, want, msgString(m), err)
 		}
 	}
 }
@@ -149,10 +149,10 @@ func msgString(m *redis.Message) string {
 // replica, too, reports its own subscribers): a follower is not forwarded.
 func TestCompat_PubSubIntrospectionIsNodeLocal(t *testing.T) {
 	cl := shared(t)
-	l := cl.leader(t)
-	f := cl.followers(l)[0]
+	l := cl.SettledLeader(t)
+	f := cl.Followers(l)[0]
 	ctx := ctxT(t, 20*time.Second)
-	ps := newClient(t, f.addr(), 3).Subscribe(ctx, "psl.ch")
+	ps := newClient(t, f.ClientAddr(), 3).Subscribe(ctx, "psl.ch")
 	defer ps.Close()
 	if _, err := ps.Receive(ctx); err != nil {
 		t.Fatal(err)
@@ -168,26 +168,26 @@ func TestCompat_PubSubIntrospectionIsNodeLocal(t *testing.T) {
 			via              *cnode
 			numsub, channels int64
 		}{{f, 1, 1}, {l, 0, 0}} {
-			rdb := newClient(t, c.via.addr(), proto)
+			rdb := newClient(t, c.via.ClientAddr(), proto)
 			numsub, err := rdb.PubSubNumSub(ctx, "psl.ch").Result()
 			if err != nil || numsub["psl.ch"] != c.numsub {
-				t.Errorf("RESP%d PUBSUB NUMSUB psl.ch on %s: %v %v, want %d", proto, c.via.id, numsub, err, c.numsub)
+				t.Errorf("RESP%d PUBSUB NUMSUB psl.ch on %s: %v %v, want %d", proto, c.via.ID, numsub, err, c.numsub)
 			}
 			chans, err := rdb.PubSubChannels(ctx, "psl.*").Result()
 			if err != nil || int64(len(chans)) != c.channels {
-				t.Errorf("RESP%d PUBSUB CHANNELS psl.* on %s: %q %v, want %d", proto, c.via.id, chans, err, c.channels)
+				t.Errorf("RESP%d PUBSUB CHANNELS psl.* on %s: %q %v, want %d", proto, c.via.ID, chans, err, c.channels)
 			}
 			// Other tests may leave patterns on a node; this one adds one
 			// on the follower only, so the follower has at least one.
 			numpat, err := rdb.PubSubNumPat(ctx).Result()
 			if err != nil || (c.via == f && numpat < 1) {
-				t.Errorf("RESP%d PUBSUB NUMPAT on %s: %d %v", proto, c.via.id, numpat, err)
+				t.Errorf("RESP%d PUBSUB NUMPAT on %s: %d %v", proto, c.via.ID, numpat, err)
 			}
 		}
 	}
 	// A message published through the leader still reaches the follower's
 	// subscriber, and PUBLISH counts the receivers of the node it was sent to.
-	n, err := newClient(t, f.addr(), 2).Publish(ctx, "psl.ch", "hi").Result()
+	n, err := newClient(t, f.ClientAddr(), 2).Publish(ctx, "psl.ch", "hi").Result()
 	if err != nil || n != 1 {
 		t.Errorf("PUBLISH through the follower: %d %v, want 1", n, err)
 	}

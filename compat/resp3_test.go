@@ -87,9 +87,9 @@ var resp3Cases = []resp3Case{
 func TestCompat_RESP3Types(t *testing.T) {
 	needRedis(t)
 	cl := shared(t)
-	l := cl.leader(t)
+	l := cl.SettledLeader(t)
 	targets := []struct{ name, addr string }{
-		{"leader", l.addr()}, {"follower", cl.followers(l)[0].addr()},
+		{"leader", l.ClientAddr()}, {"follower", cl.Followers(l)[0].ClientAddr()},
 	}
 	ctx := context.Background()
 	for i, tc := range resp3Cases {
@@ -104,11 +104,7 @@ func TestCompat_RESP3Types(t *testing.T) {
 				var goVals, rawVals [2]val
 				for side, addr := range []string{redisAddr, tg.addr} {
 					rdb := newClient(t, addr, 3)
-					raw, err := dialRaw(addr, 3)
-					if err != nil {
-						t.Fatal(err)
-					}
-					defer raw.Close()
+					raw := mustDial(t, addr, 3)
 					// go-redis and the raw client each get their own keys.
 					viaGo := func(line, p string) val {
 						a, _ := splitArgs(line)

@@ -14,7 +14,9 @@ package compat
 // {name} in a step becomes a key unique to the case and the path (the same
 // on both servers), {} the bare prefix (KEYS {}*), {proto} the path's
 // protocol version (2 or 3). Arguments split on spaces; "double quotes" take
-// Go escapes ("" is the empty string).
+// Go escapes ("" is the empty string); a `backquoted` argument is taken as
+// written, without escapes or templates (Lua bodies: `return {1,2}`), and
+// L"double quoted" takes Go escapes but no templates (a shebang line).
 //
 // Generators: @seq:T1,T2:FROM:TO gives T1 T2 for each i in FROM..TO with %d
 // replaced by i (@seq:f%d,v%d:1:2 is f1 v1 f2 v2); @rep:S:N is S N times.
@@ -24,6 +26,9 @@ package compat
 //	c2              send on the case's second connection (another client)
 //	sort            compare the top-level aggregate as unordered
 //	pairs           compare a flat [k, v, k, v] reply (or a map) as unordered pairs
+//	deep            at every level: maps and sets unordered, and arrays
+//	                whose elements are all aggregates (FUNCTION LIST's
+//	                libraries and functions, in Redis's dict order)
 //	members a b ..  random commands: each of these strings in the reply
 //	                (recursively) becomes <member>, so only shape and
 //	                membership are compared
@@ -37,11 +42,16 @@ package compat
 //	recv            send nothing; read one pushed message (raw paths)
 //	sleep MS        wait MS milliseconds first (TTL expiry)
 //	run             run on both servers without comparing
+//	ids             stream IDs made from the clock ("*") become <id1>,
+//	                <id2>... in order of appearance (streams_test.go)
+//	times           the idle and delivery times of XPENDING, XINFO
+//	                CONSUMERS and XINFO STREAM FULL become <ms>
 
 import (
 	"bufio"
 	"fmt"
 	"os"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -49,6 +59,7 @@ import (
 )
 
 type scriptCase struct {
+	file        string // base name, for transcripts
 	group, name string
 	line        int
 	global      bool // FLUSHALL before the case
@@ -99,7 +110,7 @@ func loadScript(path string) ([]*scriptCase, error) {
 			if group == "" {
 				return nil, fmt.Errorf("%s:%d: case before any group", path, ln)
 			}
-			cur = &scriptCase{group: group, line: ln}
+			cur = &scriptCase{file: filepath.Base(path), group: group, line: ln}
 			var words []string
 			for _, w := range strings.Fields(strings.TrimPrefix(line, "---")) {
 				switch w {
@@ -163,7 +174,7 @@ func parseStep(line string) (step, error) {
 
 func (st *step) modifier(name string, a []string) error {
 	argc := map[string]int{"c2": 0, "sort": 0, "pairs": 0, "int": 0, "time": 0, "hello": 0, "scan": 0, "recv": 0,
-		"run": 0, "ttl": 2, "replies": 1, "sleep": 1, "members": -1}
+		"run": 0, "deep": 0, "ttl": 2, "replies": 1, "sleep": 1, "members": -1, "ids": 0, "times": 0}
 	n, ok := argc[name]
 	if !ok {
 		return fmt.Errorf("unknown")
@@ -196,12 +207,18 @@ func (st *step) modifier(name string, a []string) error {
 		st.norms = append(st.norms, norm{name, unordered})
 	case "pairs":
 		st.norms = append(st.norms, norm{name, unorderedPairs})
+	case "deep":
+		st.norms = append(st.norms, norm{name, deepUnordered})
 	case "int":
 		st.norms = append(st.norms, norm{name, anyInt})
 	case "time":
 		st.norms = append(st.norms, norm{name, timeShape})
 	case "hello":
 		st.norms = append(st.norms, norm{name, helloShape})
+	case "ids":
+		st.norms = append(st.norms, norm{name, clockIDs})
+	case "times":
+		st.norms = append(st.norms, norm{name, streamTimes})
 	case "ttl":
 		lo, err1 := strconv.ParseInt(a[0], 10, 64)
 		hi, err2 := strconv.ParseInt(a[1], 10, 64)
@@ -230,13 +247,32 @@ func (st *step) modifier(name string, a []string) error {
 	return nil
 }
 
-// splitArgs splits on spaces; "double quoted" arguments take Go escapes.
+// literalMark starts an argument that was `backquoted`: generate and expand
+// leave it alone (but for dropping the mark).
+const literalMark = "\x00"
+
+// splitArgs splits on spaces; "double quoted" arguments take Go escapes,
+// `backquoted` ones are literal, L"double quoted" ones take Go escapes and
+// are literal (both marked with literalMark).
 func splitArgs(s string) ([]string, error) {
 	var out []string
 	for {
 		s = strings.TrimLeft(s, " \t")
 		if s == "" {
 			return out, nil
+		}
+		if s[0] == '`' {
+			end := strings.IndexByte(s[1:], '`')
+			if end < 0 {
+				return nil, fmt.Errorf("unterminated backquote in %q", s)
+			}
+			out = append(out, literalMark+s[1:end+1])
+			s = s[end+2:]
+			continue
+		}
+		mark := ""
+		if strings.HasPrefix(s, `L"`) {
+			mark, s = literalMark, s[1:]
 		}
 		if s[0] != '"' {
 			end := strings.IndexAny(s, " \t")
@@ -261,7 +297,7 @@ func splitArgs(s string) ([]string, error) {
 		if err != nil {
 			return nil, fmt.Errorf("bad quoted argument %s: %v", s[:end+1], err)
 		}
-		out = append(out, a)
+		out = append(out, mark+a)
 		s = s[end+1:]
 	}
 }
@@ -308,6 +344,10 @@ func generate(args []string) ([]string, error) {
 func expand(args []string, prefix string, proto int) []string {
 	out := make([]string, len(args))
 	for i, a := range args {
+		if lit, ok := strings.CutPrefix(a, literalMark); ok {
+			out[i] = lit
+			continue
+		}
 		a = strings.ReplaceAll(a, "{proto}", strconv.Itoa(proto))
 		a = strings.ReplaceAll(a, "{}", prefix)
 		for {
@@ -364,6 +404,28 @@ func unorderedPairs(v val) val {
 	out := val{k: v.k}
 	for _, p := range ps {
 		out.elems = append(out.elems, p.k, p.v)
+	}
+	return out
+}
+
+// deepUnordered sorts, at every level, maps (by pair), sets, and arrays
+// made only of aggregates; flat arrays keep their order.
+func deepUnordered(v val) val {
+	if !v.aggregate() {
+		return v
+	}
+	out := v
+	out.elems = make([]val, len(v.elems))
+	records := true
+	for i, e := range v.elems {
+		out.elems[i] = deepUnordered(e)
+		records = records && e.aggregate()
+	}
+	switch {
+	case v.k == kMap:
+		return unorderedPairs(out)
+	case v.k == kSet || (records && len(out.elems) > 0):
+		sortVals(out.elems)
 	}
 	return out
 }

@@ -15,6 +15,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"testing"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -144,6 +145,18 @@ type rawConn struct {
 	nc    net.Conn
 	br    *bufio.Reader
 	proto int
+}
+
+// mustDial is dialRaw for the duration of t: it fails t when the dial does,
+// and closes the connection when t ends.
+func mustDial(t testing.TB, addr string, proto int) *rawConn {
+	t.Helper()
+	c, err := dialRaw(addr, proto)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
 }
 
 // dialRaw connects and, for proto 3, switches with HELLO 3.

@@ -17,9 +17,9 @@ func TestCompat_WAIT(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(cl.close)
-	l := cl.leader(t)
-	fs := cl.followers(l)
+	t.Cleanup(cl.Close)
+	l := cl.SettledLeader(t)
+	fs := cl.Followers(l)
 	ctx := ctxT(t, 30*time.Second)
 
 	// WAIT asks about this connection's last write: one connection each.
@@ -36,7 +36,7 @@ func TestCompat_WAIT(t *testing.T) {
 	for _, via := range []struct {
 		name string
 		addr string
-	}{{"leader", l.addr()}, {"follower", fs[0].addr()}} {
+	}{{"leader", l.ClientAddr()}, {"follower", fs[0].ClientAddr()}} {
 		c := singleConn(t, via.addr)
 		if err := c.Set(ctx, "wait."+via.name, "v", 0).Err(); err != nil {
 			t.Fatal(err)
@@ -49,8 +49,8 @@ func TestCompat_WAIT(t *testing.T) {
 		}
 	}
 
-	c := singleConn(t, l.addr())
-	cl.stop(fs[1])
+	c := singleConn(t, l.ClientAddr())
+	fs[1].Kill(t)
 	waitFor(t, 10*time.Second, func() bool { return c.Set(ctx, "wait.degraded", "v", 0).Err() == nil },
 		"SET with one follower down")
 	got, el := wait(c, 2, 300)
@@ -81,22 +81,22 @@ func TestCompat_WAITAfterBlockingPop(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(cl.close)
-	l := cl.leader(t)
-	fs := cl.followers(l)
+	t.Cleanup(cl.Close)
+	l := cl.SettledLeader(t)
+	fs := cl.Followers(l)
 	ctx := ctxT(t, 30*time.Second)
 	pops := []struct {
 		name string
 		c    *redis.Conn
 		pop  func(c *redis.Conn, key string) error
 	}{
-		{"BLPOP via the leader", singleConn(t, l.addr()), func(c *redis.Conn, key string) error {
+		{"BLPOP via the leader", singleConn(t, l.ClientAddr()), func(c *redis.Conn, key string) error {
 			return c.BLPop(ctx, 5*time.Second, key).Err()
 		}},
-		{"BLMOVE via the leader", singleConn(t, l.addr()), func(c *redis.Conn, key string) error {
+		{"BLMOVE via the leader", singleConn(t, l.ClientAddr()), func(c *redis.Conn, key string) error {
 			return c.BLMove(ctx, key, key+".dst", "LEFT", "LEFT", 5*time.Second).Err()
 		}},
-		{"BRPOP via a follower", singleConn(t, fs[0].addr()), func(c *redis.Conn, key string) error {
+		{"BRPOP via a follower", singleConn(t, fs[0].ClientAddr()), func(c *redis.Conn, key string) error {
 			return c.BRPop(ctx, 5*time.Second, key).Err()
 		}},
 	}
@@ -110,21 +110,21 @@ func TestCompat_WAITAfterBlockingPop(t *testing.T) {
 	}
 	// Cut fs[1] off from Raft, both ways (its admin port still answers).
 	lagging := fs[1]
-	for _, o := range cl.nodes {
+	for _, o := range cl.Nodes {
 		if o != lagging {
-			o.trans.Disconnect(lagging.trans.LocalAddr())
-			lagging.trans.Disconnect(o.trans.LocalAddr())
+			o.Trans.Disconnect(lagging.Trans.LocalAddr())
+			lagging.Trans.Disconnect(o.Trans.LocalAddr())
 		}
 	}
 	t.Cleanup(func() {
-		for _, o := range cl.nodes {
+		for _, o := range cl.Nodes {
 			if o != lagging {
-				o.trans.Connect(lagging.trans.LocalAddr(), lagging.trans)
-				lagging.trans.Connect(o.trans.LocalAddr(), o.trans)
+				o.Trans.Connect(lagging.Trans.LocalAddr(), lagging.Trans)
+				lagging.Trans.Connect(o.Trans.LocalAddr(), o.Trans)
 			}
 		}
 	})
-	pusher := singleConn(t, l.addr())
+	pusher := singleConn(t, l.ClientAddr())
 	for _, p := range pops {
 		key := "wb.pop." + p.name
 		if err := pusher.RPush(ctx, key, "e").Err(); err != nil {

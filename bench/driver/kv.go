@@ -25,6 +25,22 @@ type KV interface {
 	Close() error
 }
 
+// Scripter is a KV that runs scripts: EvalSet runs the small write script
+// (GET the old value, SET val, return the old length) on key.
+type Scripter interface {
+	EvalSet(ctx context.Context, key string, val []byte) error
+}
+
+// evalSetScript is the script of the evalsha workload: a read and a write,
+// as a check-and-set does.
+const evalSetScript = `local old = redis.call('get', KEYS[1])
+redis.call('set', KEYS[1], ARGV[1])
+if old then return #old end
+return 0`
+
+// evalSet is evalSetScript with its SHA1 (immutable).
+var evalSet = redis.NewScript(evalSetScript)
+
 // RedisOptions are the client settings used for every RESP system: the same
 // pool, timeouts and (no) retries, so errors are seen and counted.
 func RedisOptions(addr string, pool int) *redis.Options {
@@ -46,6 +62,12 @@ type RedisKV struct{ C redis.UniversalClient }
 // NewRedisKV connects a plain client to addr.
 func NewRedisKV(addr string, pool int) *RedisKV {
 	return &RedisKV{C: redis.NewClient(RedisOptions(addr, pool))}
+}
+
+// EvalSet runs the evalsha workload's script by EVALSHA (go-redis loads it
+// by EVAL on the first NOSCRIPT).
+func (r *RedisKV) EvalSet(ctx context.Context, key string, val []byte) error {
+	return evalSet.Run(ctx, r.C, []string{key}, val).Err()
 }
 
 // NewFailoverKV connects a Sentinel-aware client: it asks the sentinels for

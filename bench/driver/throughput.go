@@ -18,11 +18,15 @@ type Spec struct {
 	Clients   int
 	Pipeline  int // commands per round trip; 1 = none
 	ValueSize int
-	ReadPct   int // percentage of GETs (the rest are SETs)
-	Keys      int // size of the key space
+	ReadPct   int  // percentage of GETs (the rest are SETs)
+	Script    bool // every operation is Scripter.EvalSet (systems without scripts sit it out)
+	Keys      int  // size of the key space
 	Duration  time.Duration
 	Warmup    time.Duration // run, not recorded, before Duration
 	OpTimeout time.Duration
+	// Procs are the system's server processes, whose CPU time over the
+	// measured window is reported per operation.
+	Procs []Proc
 }
 
 // Workloads returns the standard workloads for a run of the given length.
@@ -41,7 +45,15 @@ func Workloads(clients, keys int, d, warm time.Duration) []Spec {
 		mk(bench.WlSet1K, func(s *Spec) { s.ValueSize = 1024 }),
 		mk(bench.WlSet16K, func(s *Spec) { s.ValueSize = 16 * 1024 }),
 		mk(bench.WlMixed, func(s *Spec) { s.ReadPct = 80 }),
+		mk(bench.WlEvalSha, func(s *Spec) { s.Script = true }),
 	}
+}
+
+// Supports reports whether kv can run spec (a script workload needs a
+// Scripter).
+func Supports(kv KV, spec Spec) bool {
+	_, ok := kv.(Scripter)
+	return !spec.Script || ok
 }
 
 // Key is the i-th key of the benchmark key space.
@@ -104,6 +116,15 @@ func Run(ctx context.Context, system string, kvFor func(int) KV, spec Spec, seed
 	start := time.Now()
 	measureFrom := start.Add(spec.Warmup)
 	end := measureFrom.Add(spec.Duration)
+	var cpu0, cpu1 []time.Duration
+	cpuDone := make(chan struct{})
+	go func() { // CPU time over exactly the measured window
+		defer close(cpuDone)
+		time.Sleep(time.Until(measureFrom))
+		cpu0 = cpuSample(spec.Procs)
+		time.Sleep(time.Until(end))
+		cpu1 = cpuSample(spec.Procs)
+	}()
 	var wg sync.WaitGroup
 	for w := 0; w < spec.Clients; w++ {
 		wg.Add(1)
@@ -120,6 +141,8 @@ func Run(ctx context.Context, system string, kvFor func(int) KV, spec Spec, seed
 				var err error
 				n := 1
 				switch {
+				case spec.Script:
+					err = kv.(Scripter).EvalSet(octx, Key(r.IntN(spec.Keys)), val)
 				case spec.Pipeline > 1:
 					// Consecutive keys from a random start: distinct within
 					// the batch (etcd refuses a Txn that puts a key twice).
@@ -151,6 +174,7 @@ func Run(ctx context.Context, system string, kvFor func(int) KV, spec Spec, seed
 		}(w, kvFor(w))
 	}
 	wg.Wait()
+	<-cpuDone
 	elapsed := time.Since(measureFrom)
 	var h bench.Histogram
 	var ops int64
@@ -173,5 +197,15 @@ func Run(ctx context.Context, system string, kvFor func(int) KV, spec Spec, seed
 		P999:         bench.ToMs(h.Percentile(0.999)),
 		Max:          bench.ToMs(h.Max()),
 		ErrorSamples: errs.Samples(),
+		CPU:          cpuPerOp(spec.Procs, cpu0, cpu1, ops),
 	}
+}
+
+// CurveClients are the client counts of the throughput curve.
+var CurveClients = []int{1, 10, 50, 200, 1000}
+
+// CurveSpec is the SET workload (100-byte values) at clients clients.
+func CurveSpec(clients, keys int, d, warm time.Duration) Spec {
+	return Spec{Workload: bench.WlSet, Clients: clients, Pipeline: 1, ValueSize: 100, Keys: keys,
+		Duration: d, Warmup: warm, OpTimeout: 5 * time.Second}
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/understudy/understudy/bench"
+	"github.com/understudy/understudy/internal/redisserver"
 )
 
 // fakeKV is an in-memory KV that can be told to fail.
@@ -135,4 +136,55 @@ func TestRun_StopsAtDeadline(t *testing.T) {
 	if d := time.Since(start); d > 2*time.Second {
 		t.Fatalf("run took %v", d)
 	}
+}
+
+func TestSupports_ScriptWorkloadNeedsAScripter(t *testing.T) {
+	if Supports(newFake(), spec(bench.WlEvalSha)) {
+		t.Fatal("a KV without scripts runs the evalsha workload")
+	}
+	if !Supports(newFake(), spec(bench.WlSet)) || !Supports(&RedisKV{}, spec(bench.WlEvalSha)) {
+		t.Fatal("Supports refuses what it should accept")
+	}
+}
+
+// The evalsha workload against a real redis-server: every operation is the
+// script, loaded once (go-redis's EVAL after the first NOSCRIPT), and it
+// wrote the keys it ran on.
+func TestRun_EvalShaAgainstRedisServer(t *testing.T) {
+	addr := scratchRedis(t)
+	kv := NewRedisKV(addr, 4)
+	defer kv.Close()
+	r := Run(context.Background(), bench.SysRedisMem, func(int) KV { return kv }, spec(bench.WlEvalSha), 1)
+	if r.Errors != 0 || r.Ops < 10 {
+		t.Fatalf("ops %d errors %d %+v", r.Ops, r.Errors, r.ErrorSamples)
+	}
+	info, err := kv.C.Info(context.Background(), "commandstats").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// EVALSHA (EVAL only after a client's first NOSCRIPT); SET and GET are
+	// counted from inside the script.
+	if !strings.Contains(info, "cmdstat_evalsha:calls=") {
+		t.Fatalf("commandstats: %s", info)
+	}
+	vals, err := kv.ReadMany(context.Background(), []string{Key(0), Key(1), Key(2), Key(3)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	written := 0
+	for _, v := range vals {
+		if len(v) == 100 {
+			written++
+		}
+	}
+	if written == 0 {
+		t.Fatalf("no key written by the script: %q", vals)
+	}
+}
+
+// scratchRedis is the address of a scratch redis-server (internal/redisserver)
+// that is stopped, by PID, at the end of the test.
+func scratchRedis(t *testing.T) string {
+	t.Helper()
+	return redisserver.StartT(t).Addr
 }

@@ -3,7 +3,7 @@
 // operations (with call and return times on one monotonic base, in
 // nanoseconds) to violations, and the tests feed it hand-written histories.
 //
-// The three workloads and what their histories prove:
+// The workloads and what their histories prove:
 //   - register (GET/SET/WATCH-MULTI-EXEC on a few keys, unique values):
 //     linearizability per key with porcupine (I1), no lost acknowledged write
 //     (I2), no value from a write reported as failed (I5);
@@ -13,7 +13,14 @@
 //     prefixes of one history, replies that match the value's position
 //     (I1 I2 I3 I5 I11);
 //   - counter (INCR, GET): acknowledged <= final <= acknowledged + unknown,
-//     distinct INCR replies, reads within bounds (I2 I3 I11).
+//     distinct INCR replies, reads within bounds (I2 I3 I11);
+//   - script (CAS by EVALSHA, transfers between two accounts): the CAS
+//     history as a register, every transfer's and read's pair summing to
+//     its total, the count of moves as a counter (I1 I2 I3 I5 I11);
+//   - stream (XADD; a consumer group's XREADGROUP, XAUTOCLAIM and XACK):
+//     every acknowledged entry once under its replied ID, IDs increasing
+//     with real time, delivered at least once, never again after an
+//     acknowledged XACK (I1 I2 I3 I5 I11; see CheckStream).
 package checker
 
 import (

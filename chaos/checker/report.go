@@ -46,7 +46,7 @@ type NodeState struct {
 	Role    string `json:"role"`
 	Term    uint64 `json:"term"`
 	Applied uint64 `json:"applied_index"`
-	Keys    int64  `json:"keys"` // INFO keyspace db0:keys
+	Keys    int64  `json:"keys"` // INFO keyspace: keys= summed over every db
 	// Digest is DEBUG DIGEST of the node's state, taken at DigestApplied.
 	Digest        string `json:"digest,omitempty"`
 	DigestApplied uint64 `json:"digest_applied,omitempty"`
@@ -88,6 +88,8 @@ type Report struct {
 	Register     *RegisterVerdict  `json:"register,omitempty"`
 	Append       *AppendVerdict    `json:"append,omitempty"`
 	Counter      *CounterVerdict   `json:"counter,omitempty"`
+	Script       *ScriptVerdict    `json:"script,omitempty"`
+	Stream       *StreamVerdict    `json:"stream,omitempty"`
 	LeaderTerms  int               `json:"leader_terms"`
 	StatusPolls  int               `json:"status_polls"`
 	LongestGap   Gap               `json:"longest_write_gap"`
@@ -139,6 +141,20 @@ func (r *Report) Finish(successes []int64, start, end int64) {
 	if r.Counter != nil {
 		r.LostWrites += r.Counter.LostIncrs
 	}
+	if r.Script != nil {
+		r.LostWrites += int64(r.Script.CAS.LostWrites) + r.Script.LostTransfers
+		// Its CAS history is a second porcupine check: either one not
+		// proven leaves the run not proven.
+		if r.Linearizable != LinNo && r.Script.CAS.Linearizable == LinUnknown {
+			r.Linearizable = LinUnknown
+		}
+		if r.Script.CAS.Linearizable == LinNo {
+			r.Linearizable = LinNo
+		}
+	}
+	if r.Stream != nil {
+		r.LostWrites += int64(r.Stream.LostAdds)
+	}
 	byInv := map[string][]Violation{}
 	for _, v := range r.Violations {
 		byInv[v.Invariant] = append(byInv[v.Invariant], v)
@@ -160,18 +176,18 @@ func (r *Report) Finish(successes []int64, start, end int64) {
 			case LinSkipped:
 				row.Detail = "no register history; append and counter histories checked"
 			default:
-				row.Detail = fmt.Sprintf("register: porcupine says %s", r.Linearizable)
+				row.Detail = fmt.Sprintf("register (and script CAS, when run): porcupine says %s; script transfers keep their sums", r.Linearizable)
 			}
 		case "I2":
 			row.Detail = fmt.Sprintf("%d lost acknowledged writes", r.LostWrites)
 		case "I3":
-			row.Detail = "register reads (porcupine); append and counter reads bounded by what was acknowledged before them"
+			row.Detail = "register reads (porcupine); append and counter reads bounded by what was acknowledged before them; stream deliveries never go back, none after an acknowledged XACK"
 		case "I5":
 			row.Detail = "no value of a write reported failed (or aborted) was ever read; counters <= acknowledged + unknown"
 		case "I8":
 			row.Detail = "term per node across restarts, applied index per process, from the status polls"
 		case "I11":
-			row.Detail = "every written value and pushed element applied at most once; INCR replies distinct; RPUSH replies match positions"
+			row.Detail = "every written value, pushed element and stream entry applied at most once; INCR replies distinct; RPUSH replies match positions, XADD replies the entries' IDs"
 		case "I4":
 			row.Detail = fmt.Sprintf("checked by I1/I3 across %d elections and %d crash/restart faults", r.LeaderTerms, restarts)
 		case "I6":
@@ -352,6 +368,26 @@ func (r *Report) Markdown(w io.Writer) {
 			p("- counter %s: final %s, acknowledged %d, unknown %d (must be %d <= final <= %d)\n",
 				k.Key, final, k.Acknowledged, k.Unknown, k.Acknowledged, k.Acknowledged+k.Unknown)
 		}
+	}
+	if sv := r.Script; sv != nil {
+		p("- script CAS: linearizable **%s** (porcupine, %d operations on %d keys, %s); lost acknowledged CAS %d\n",
+			sv.CAS.Linearizable, sv.CAS.CheckedOps, sv.CAS.Keys, orDash(sv.CAS.CheckTime), sv.CAS.LostWrites)
+		if len(sv.CAS.IllegalKeys) > 0 {
+			p("  - not linearizable: %s\n", strings.Join(sv.CAS.IllegalKeys, ", "))
+		}
+		p("- script transfers: %d moved, %d refused, sums checked in %d replies; lost acknowledged transfers %d\n",
+			sv.Moved, sv.Refused, sv.SumChecked, sv.LostTransfers)
+		for _, k := range sv.Transfers.Keys {
+			final := "no final read"
+			if k.Final != nil {
+				final = fmt.Sprintf("%d", *k.Final)
+			}
+			p("  - %s: moves final %s, acknowledged %d, unknown %d\n", k.Key, final, k.Acknowledged, k.Unknown)
+		}
+	}
+	if sv := r.Stream; sv != nil {
+		p("- stream: %d streams, %d acknowledged XADDs, %d entries in the final XRANGEs, lost %d, duplicated %d; %d entries delivered to the group, never delivered %d, delivered after an acknowledged XACK %d (%d acknowledged); streams without a final read %d\n",
+			sv.Keys, sv.Acknowledged, sv.Entries, sv.LostAdds, sv.Duplicated, sv.Delivered, sv.Undelivered, sv.Redelivered, sv.Acks, sv.KeysUnchecked)
 	}
 	p("- status polls: %d, terms with a leader: %d\n", r.StatusPolls, r.LeaderTerms)
 

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,6 +12,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/understudy/understudy/internal/freeport"
 )
 
 // Local runs the nodes as processes of the given binary, with their data in
@@ -72,26 +73,10 @@ func (l *Local) node(id string) (*localNode, error) {
 	return nil, fmt.Errorf("no node %q", id)
 }
 
-// freeAddrs reserves n distinct free ports on 127.0.0.1 (held open together
-// so that none is handed out twice, then released for the nodes).
-func freeAddrs(n int) ([]string, error) {
-	var lns []net.Listener
-	defer func() {
-		for _, ln := range lns {
-			ln.Close()
-		}
-	}()
-	var out []string
-	for range n {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return nil, err
-		}
-		lns = append(lns, ln)
-		out = append(out, ln.Addr().String())
-	}
-	return out, nil
-}
+// freeAddrs returns n distinct 127.0.0.1 addresses from freeport, the one
+// port allocator (ports below the ephemeral range, which no ":0" listener or
+// outgoing connection takes in the meantime).
+func freeAddrs(n int) ([]string, error) { return freeport.Addrs(n) }
 
 // Up implements Cluster: three nodes, fresh data, one static configuration.
 func (l *Local) Up(ctx context.Context) error {

@@ -195,7 +195,8 @@ func digest(addr string) (string, uint64, error) {
 	return r.Elems[0].Str, uint64(r.Elems[1].Int), nil
 }
 
-// infoKeys is db0:keys from INFO keyspace (0 when the section is empty).
+// infoKeys is the sum of every database's keys= in INFO keyspace (0 when
+// the section is empty).
 func infoKeys(addr string) (int64, error) {
 	c, err := respclient.Dial(addr, 2*time.Second)
 	if err != nil {
@@ -209,18 +210,24 @@ func infoKeys(addr string) (int64, error) {
 	if r.IsError() {
 		return 0, errors.New(r.Str)
 	}
+	var total int64
 	for _, line := range strings.Split(r.Str, "\n") {
 		line = strings.TrimSpace(line)
-		if rest, ok := strings.CutPrefix(line, "db0:keys="); ok {
-			num, _, _ := strings.Cut(rest, ",")
-			var n int64
-			if _, err := fmt.Sscanf(num, "%d", &n); err != nil {
-				return 0, fmt.Errorf("parse %q: %w", line, err)
-			}
-			return n, nil
+		if !strings.HasPrefix(line, "db") {
+			continue
 		}
+		_, rest, ok := strings.Cut(line, ":keys=")
+		if !ok {
+			continue
+		}
+		num, _, _ := strings.Cut(rest, ",")
+		var n int64
+		if _, err := fmt.Sscanf(num, "%d", &n); err != nil {
+			return 0, fmt.Errorf("parse %q: %w", line, err)
+		}
+		total += n
 	}
-	return 0, nil
+	return total, nil
 }
 
 // Converge waits (up to timeout) until every node reports the same applied

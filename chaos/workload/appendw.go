@@ -3,7 +3,6 @@ package workload
 import (
 	"context"
 	"fmt"
-	"sync"
 	"sync/atomic"
 
 	"github.com/understudy/understudy/chaos/checker"
@@ -23,28 +22,13 @@ type Append struct {
 	seq   atomic.Int64
 	tally tally
 
-	mu  sync.Mutex
-	ops []checker.AppendOp
-}
-
-func (w *Append) record(op checker.AppendOp) {
-	w.mu.Lock()
-	w.ops = append(w.ops, op)
-	w.mu.Unlock()
+	ops history[checker.AppendOp]
 }
 
 // Run runs the clients until ctx ends.
 func (w *Append) Run(ctx context.Context, seed int64) {
 	w.ring = newKeyRing(w.Env.Prefix+"app:", w.Keys, w.OpsPerKey)
-	var wg sync.WaitGroup
-	for i := range w.Clients {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			w.client(ctx, newSession(w.Env, seed+1000+int64(i), i))
-		}()
-	}
-	wg.Wait()
+	runClients(w.Clients, func(i int) { w.client(ctx, newSession(w.Env, seed+1000+int64(i), i)) })
 }
 
 func (w *Append) client(ctx context.Context, s *session) {
@@ -62,17 +46,12 @@ func (w *Append) client(ctx context.Context, s *session) {
 				op.List = list
 			}
 			w.tally.add(false, op.Outcome, r.class)
-			w.record(op)
+			w.ops.add(op)
 			s.after(ctx, r, false)
 			continue
 		}
 		value := fmt.Sprintf("e%d-c%d", w.seq.Add(1), s.id)
-		var r result
-		if s.rng.Float64() < w.Env.CutProb {
-			r = s.cut("RPUSH", key, value)
-		} else {
-			r = s.do("RPUSH", key, value)
-		}
+		r := s.write("RPUSH", key, value)
 		op := checker.AppendOp{Client: s.id, Kind: checker.AppAppend, Key: key, Value: value, Outcome: r.outcome, Call: r.call, Return: r.ret}
 		if r.outcome == checker.OK {
 			if r.reply.Kind != respclient.Int {
@@ -81,7 +60,7 @@ func (w *Append) client(ctx context.Context, s *session) {
 			op.Length = r.reply.Int
 		}
 		w.tally.add(true, op.Outcome, r.class)
-		w.record(op)
+		w.ops.add(op)
 		s.after(ctx, r, true)
 	}
 }
@@ -100,17 +79,13 @@ func (w *Append) Final(ctx context.Context) (missing int) {
 			missing++
 			continue
 		}
-		w.record(checker.AppendOp{Client: -1, Kind: checker.AppRead, Key: key, List: list, Outcome: checker.OK, Call: r.call, Return: r.ret, Final: true})
+		w.ops.add(checker.AppendOp{Client: -1, Kind: checker.AppRead, Key: key, List: list, Outcome: checker.OK, Call: r.call, Return: r.ret, Final: true})
 	}
 	return missing
 }
 
 // Ops is the recorded history.
-func (w *Append) Ops() []checker.AppendOp {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return append([]checker.AppendOp(nil), w.ops...)
-}
+func (w *Append) Ops() []checker.AppendOp { return w.ops.all() }
 
 // Summary is the workload's counts for the report.
 func (w *Append) Summary() checker.WorkloadSummary {

@@ -3,7 +3,6 @@ package workload
 import (
 	"context"
 	"strconv"
-	"sync"
 
 	"github.com/understudy/understudy/chaos/checker"
 	"github.com/understudy/understudy/chaos/respclient"
@@ -16,29 +15,14 @@ type Counter struct {
 	Keys    int
 
 	tally tally
-	mu    sync.Mutex
-	ops   []checker.CounterOp
+	ops   history[checker.CounterOp]
 }
 
 func (w *Counter) key(i int) string { return w.Env.Prefix + "cnt:" + strconv.Itoa(i) }
 
-func (w *Counter) record(op checker.CounterOp) {
-	w.mu.Lock()
-	w.ops = append(w.ops, op)
-	w.mu.Unlock()
-}
-
 // Run runs the clients until ctx ends.
 func (w *Counter) Run(ctx context.Context, seed int64) {
-	var wg sync.WaitGroup
-	for i := range w.Clients {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			w.client(ctx, newSession(w.Env, seed+2000+int64(i), i))
-		}()
-	}
-	wg.Wait()
+	runClients(w.Clients, func(i int) { w.client(ctx, newSession(w.Env, seed+2000+int64(i), i)) })
 }
 
 // parseCount reads a GET reply as a counter: missing is 0.
@@ -68,16 +52,11 @@ func (w *Counter) client(ctx context.Context, s *session) {
 				op.Value = n
 			}
 			w.tally.add(false, op.Outcome, r.class)
-			w.record(op)
+			w.ops.add(op)
 			s.after(ctx, r, false)
 			continue
 		}
-		var r result
-		if s.rng.Float64() < w.Env.CutProb {
-			r = s.cut("INCR", key)
-		} else {
-			r = s.do("INCR", key)
-		}
+		r := s.write("INCR", key)
 		op := checker.CounterOp{Client: s.id, Kind: checker.CntIncr, Key: key, Outcome: r.outcome, Call: r.call, Return: r.ret}
 		if r.outcome == checker.OK {
 			if r.reply.Kind != respclient.Int {
@@ -86,7 +65,7 @@ func (w *Counter) client(ctx context.Context, s *session) {
 			op.Value = r.reply.Int
 		}
 		w.tally.add(true, op.Outcome, r.class)
-		w.record(op)
+		w.ops.add(op)
 		s.after(ctx, r, true)
 	}
 }
@@ -100,17 +79,13 @@ func (w *Counter) Final(ctx context.Context) (missing int) {
 			missing++
 			continue
 		}
-		w.record(checker.CounterOp{Client: -1, Kind: checker.CntRead, Key: w.key(i), Value: n, Outcome: checker.OK, Call: r.call, Return: r.ret, Final: true})
+		w.ops.add(checker.CounterOp{Client: -1, Kind: checker.CntRead, Key: w.key(i), Value: n, Outcome: checker.OK, Call: r.call, Return: r.ret, Final: true})
 	}
 	return missing
 }
 
 // Ops is the recorded history.
-func (w *Counter) Ops() []checker.CounterOp {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return append([]checker.CounterOp(nil), w.ops...)
-}
+func (w *Counter) Ops() []checker.CounterOp { return w.ops.all() }
 
 // Summary is the workload's counts for the report.
 func (w *Counter) Summary() checker.WorkloadSummary {

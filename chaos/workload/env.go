@@ -5,6 +5,8 @@ package workload
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"log/slog"
 	"math/rand"
 	"sort"
@@ -92,6 +94,36 @@ func (t *tally) summary(name string, clients int, notes []string) checker.Worklo
 	return checker.WorkloadSummary{Name: name, Clients: clients, Counts: t.counts, Writes: t.writes, Errors: errs, Notes: notes}
 }
 
+// history is what a workload records of one kind (its operations, its
+// notes for the report), appended to by its clients concurrently.
+type history[T any] struct {
+	mu   sync.Mutex
+	list []T
+}
+
+func (h *history[T]) add(v T) {
+	h.mu.Lock()
+	h.list = append(h.list, v)
+	h.mu.Unlock()
+}
+
+// all is a copy of what was recorded so far.
+func (h *history[T]) all() []T {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return append([]T(nil), h.list...)
+}
+
+// runClients runs client(i) for every i below n, each in a goroutine of its
+// own, and returns once all have returned.
+func runClients(n int, client func(i int)) {
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() { client(i) })
+	}
+	wg.Wait()
+}
+
 // session is one logical client's connection to the cluster.
 type session struct {
 	env  *Env
@@ -99,14 +131,16 @@ type session struct {
 	addr int
 	conn *respclient.Conn
 	id   int // porcupine client id; replaced after an unknown outcome
+	db   int // database every connection SELECTs first (0: the default)
 }
 
 func newSession(env *Env, seed int64, first int) *session {
 	return &session{env: env, rng: rand.New(rand.NewSource(seed)), addr: first % len(env.Addrs), id: env.NewClientID()}
 }
 
-// connect dials the current address if there is no live connection; a
-// failed dial moves on to the next address.
+// connect dials the current address if there is no live connection, and
+// SELECTs the session's database on it; a failure moves on to the next
+// address (nothing of the operation was sent).
 func (s *session) connect() error {
 	if s.conn != nil && !s.conn.Broken() {
 		return nil
@@ -116,6 +150,17 @@ func (s *session) connect() error {
 	if err != nil {
 		s.next()
 		return err
+	}
+	if s.db != 0 {
+		r, err := c.Do(s.env.OpTimeout, "SELECT", strconv.Itoa(s.db))
+		if err == nil && r.IsError() {
+			err = errors.New(r.Str)
+		}
+		if err != nil {
+			c.Close()
+			s.next()
+			return fmt.Errorf("SELECT %d: %w", s.db, err)
+		}
 	}
 	s.conn = c
 	return nil
@@ -162,6 +207,18 @@ func (s *session) do(args ...string) result {
 	}
 	return r
 }
+
+// write sends a write, cut (see cut) with the chance Env.CutProb.
+func (s *session) write(args ...string) result {
+	if s.cuts() {
+		return s.cut(args...)
+	}
+	return s.do(args...)
+}
+
+// cuts draws whether the next write is cut: true with the chance
+// Env.CutProb.
+func (s *session) cuts() bool { return s.rng.Float64() < s.env.CutProb }
 
 // cut sends a write and closes the connection without reading the reply:
 // the client cannot know whether it happened (docs/reliability.md, F13).
@@ -243,7 +300,13 @@ func (k *keyRing) keys() []string {
 // finalRead sends a read (GET key, LRANGE key 0 -1) once the cluster has
 // healed, trying every node until it succeeds or ctx ends.
 func finalRead(ctx context.Context, env *Env, args ...string) (result, bool) {
+	return finalReadIn(ctx, env, 0, args...)
+}
+
+// finalReadIn is finalRead in database db.
+func finalReadIn(ctx context.Context, env *Env, db int, args ...string) (result, bool) {
 	s := newSession(env, 1, 0)
+	s.db = db
 	defer s.drop()
 	for ctx.Err() == nil {
 		r := s.do(args...)

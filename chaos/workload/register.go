@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -19,15 +18,18 @@ type Register struct {
 	Clients   int
 	Keys      int // keys in use at a time
 	OpsPerKey int // operations before a slot moves to a fresh key
+	// DB, when not 0, is the database every other client (the odd ones)
+	// SELECTs on each connection; its keys are named apart from db 0's.
+	DB int
 
-	cas   atomic.Bool
-	ring  *keyRing
-	seq   atomic.Int64
-	tally tally
+	cas    atomic.Bool
+	ring   *keyRing
+	dbRing *keyRing
+	seq    atomic.Int64
+	tally  tally
 
-	mu    sync.Mutex
-	ops   []checker.RegisterOp
-	notes []string
+	ops   history[checker.RegisterOp]
+	notes history[string]
 }
 
 // ProbeCAS finds out whether the server has transactions: WATCH, MULTI and
@@ -41,7 +43,7 @@ func (w *Register) ProbeCAS(ctx context.Context) bool {
 		if definite {
 			w.cas.Store(ok)
 			if !ok {
-				w.note("CAS (WATCH/MULTI/EXEC) skipped: the server answered \"unknown command\"; only reads and writes were checked")
+				w.notes.add("CAS (WATCH/MULTI/EXEC) skipped: the server answered \"unknown command\"; only reads and writes were checked")
 			}
 			return ok
 		}
@@ -64,36 +66,27 @@ func (w *Register) probeOnce(s *session) (ok, definite bool) {
 	return true, true
 }
 
-func (w *Register) note(n string) {
-	w.mu.Lock()
-	w.notes = append(w.notes, n)
-	w.mu.Unlock()
-}
-
-func (w *Register) record(op checker.RegisterOp) {
-	w.mu.Lock()
-	w.ops = append(w.ops, op)
-	w.mu.Unlock()
-}
-
 // Run runs the clients until ctx ends.
 func (w *Register) Run(ctx context.Context, seed int64) {
 	w.ring = newKeyRing(w.Env.Prefix+"reg:", w.Keys, w.OpsPerKey)
-	var wg sync.WaitGroup
-	for i := range w.Clients {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			w.client(ctx, newSession(w.Env, seed+int64(i), i))
-		}()
-	}
-	wg.Wait()
+	w.dbRing = newKeyRing(fmt.Sprintf("%sreg:db%d:", w.Env.Prefix, w.DB), w.Keys, w.OpsPerKey)
+	runClients(w.Clients, func(i int) {
+		s := newSession(w.Env, seed+int64(i), i)
+		if i%2 == 1 {
+			s.db = w.DB
+		}
+		w.client(ctx, s)
+	})
 }
 
 func (w *Register) client(ctx context.Context, s *session) {
 	defer s.drop()
+	ring := w.ring
+	if s.db != 0 {
+		ring = w.dbRing
+	}
 	for ctx.Err() == nil {
-		key := w.ring.pick(s.rng)
+		key := ring.pick(s.rng)
 		p := s.rng.Float64()
 		switch {
 		case p < 0.45:
@@ -120,20 +113,15 @@ func (w *Register) read(ctx context.Context, s *session, key string) {
 		op.Value = r.reply.Str
 	}
 	w.tally.add(false, op.Outcome, r.class)
-	w.record(op)
+	w.ops.add(op)
 	s.after(ctx, r, false)
 }
 
 func (w *Register) write(ctx context.Context, s *session, key string) {
 	v := w.value(s.id)
-	var r result
-	if s.rng.Float64() < w.Env.CutProb {
-		r = s.cut("SET", key, v)
-	} else {
-		r = s.do("SET", key, v)
-	}
+	r := s.write("SET", key, v)
 	w.tally.add(true, r.outcome, r.class)
-	w.record(checker.RegisterOp{Client: s.id, Kind: checker.RegWrite, Key: key, Value: v, Outcome: r.outcome, Call: r.call, Return: r.ret})
+	w.ops.add(checker.RegisterOp{Client: s.id, Kind: checker.RegWrite, Key: key, Value: v, Outcome: r.outcome, Call: r.call, Return: r.ret})
 	s.after(ctx, r, true)
 }
 
@@ -148,7 +136,7 @@ func (w *Register) compareAndSet(ctx context.Context, s *session, key string) {
 	}
 	if r := s.do("WATCH", key); r.outcome != checker.OK {
 		if respclient.IsUnknownCommand(r.reply) && w.cas.CompareAndSwap(true, false) {
-			w.note("CAS disabled during the run: WATCH answered \"unknown command\"")
+			w.notes.add("CAS disabled during the run: WATCH answered \"unknown command\"")
 		}
 		fail(r)
 		return
@@ -158,7 +146,7 @@ func (w *Register) compareAndSet(ctx context.Context, s *session, key string) {
 		fail(g)
 		return
 	}
-	w.record(checker.RegisterOp{Client: s.id, Kind: checker.RegRead, Key: key, Value: g.reply.Str, Outcome: checker.OK, Call: g.call, Return: g.ret})
+	w.ops.add(checker.RegisterOp{Client: s.id, Kind: checker.RegRead, Key: key, Value: g.reply.Str, Outcome: checker.OK, Call: g.call, Return: g.ret})
 	w.tally.add(false, checker.OK, "")
 
 	v := w.value(s.id)
@@ -167,7 +155,7 @@ func (w *Register) compareAndSet(ctx context.Context, s *session, key string) {
 		r := s.do(cmd...)
 		if r.outcome != checker.OK {
 			op.Outcome, op.Return = checker.Failed, r.ret
-			w.record(op) // its value must never be read (I5)
+			w.ops.add(op) // its value must never be read (I5)
 			fail(r)
 			return
 		}
@@ -194,38 +182,41 @@ func (w *Register) compareAndSet(ctx context.Context, s *session, key string) {
 	}
 	r.outcome = op.Outcome
 	w.tally.add(true, op.Outcome, r.class)
-	w.record(op)
+	w.ops.add(op)
 	s.after(ctx, r, true)
 }
 
-// Final reads every key used, once the cluster has healed.
+// Final reads every key used, once the cluster has healed, each in its
+// database.
 func (w *Register) Final(ctx context.Context) (missing int) {
-	for _, key := range w.ring.keys() {
-		r, ok := finalRead(ctx, w.Env, "GET", key)
-		if !ok || r.reply.Kind != respclient.Bulk {
-			missing++
-			continue
+	for _, in := range []struct {
+		db   int
+		ring *keyRing
+	}{{0, w.ring}, {w.DB, w.dbRing}} { // with DB 0 the second ring is unused
+		for _, key := range in.ring.keys() {
+			r, ok := finalReadIn(ctx, w.Env, in.db, "GET", key)
+			if !ok || r.reply.Kind != respclient.Bulk {
+				missing++
+				continue
+			}
+			w.ops.add(checker.RegisterOp{Client: w.Env.NewClientID(), Kind: checker.RegRead, Key: key, Value: r.reply.Str,
+				Outcome: checker.OK, Call: r.call, Return: r.ret, Final: true})
 		}
-		w.record(checker.RegisterOp{Client: w.Env.NewClientID(), Kind: checker.RegRead, Key: key, Value: r.reply.Str,
-			Outcome: checker.OK, Call: r.call, Return: r.ret, Final: true})
 	}
 	return missing
 }
 
 // Ops is the recorded history.
-func (w *Register) Ops() []checker.RegisterOp {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return append([]checker.RegisterOp(nil), w.ops...)
-}
+func (w *Register) Ops() []checker.RegisterOp { return w.ops.all() }
 
 // Summary is the workload's counts for the report.
 func (w *Register) Summary() checker.WorkloadSummary {
-	w.mu.Lock()
-	notes := append([]string(nil), w.notes...)
-	w.mu.Unlock()
+	notes := w.notes.all()
 	if w.cas.Load() {
 		notes = append(notes, "CAS through WATCH/MULTI/EXEC enabled")
+	}
+	if w.DB != 0 && w.Clients > 1 {
+		notes = append(notes, fmt.Sprintf("%d of %d clients in db %d (SELECT on every connection), on keys of their own", w.Clients/2, w.Clients, w.DB))
 	}
 	return w.tally.summary("register", w.Clients, dedupe(notes))
 }

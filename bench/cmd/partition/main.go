@@ -24,13 +24,9 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/redis/go-redis/v9"
 	"github.com/understudy/understudy/bench/driver"
+	"github.com/understudy/understudy/bench/internal/cli"
 )
-
-type quietLogger struct{}
-
-func (quietLogger) Printf(context.Context, string, ...any) {}
 
 // config is everything the report needs besides the measurements.
 type config struct {
@@ -45,11 +41,7 @@ type config struct {
 }
 
 func main() {
-	log.SetFlags(log.Ltime | log.Lmicroseconds)
-	log.SetPrefix("partition: ")
-	// go-redis logs every failed dial and Sentinel lookup; the writers
-	// count those errors themselves.
-	redis.SetLogger(quietLogger{})
+	cli.Setup("partition")
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx, os.Args[1:]); err != nil {

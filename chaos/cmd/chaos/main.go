@@ -1,6 +1,6 @@
 // Command chaos runs Understudy's chaos suite: it starts a three-node
-// cluster (local processes or Docker containers), runs the register, append
-// and counter workloads against it while a seeded random schedule of faults
+// cluster (local processes or Docker containers), runs the register, append,
+// counter, script and stream workloads against it while a seeded random schedule of faults
 // kills, pauses, partitions, wipes and re-leads the nodes, heals everything,
 // and checks the recorded histories against the invariants of
 // docs/reliability.md.
@@ -54,6 +54,11 @@ type options struct {
 	regClients      int
 	appClients      int
 	cntClients      int
+	scriptClients   int
+	strProducers    int
+	strConsumers    int
+	streams         int
+	regDB           int
 	keys            int
 	opsPerKey       int
 	opTimeout       time.Duration
@@ -65,6 +70,7 @@ type options struct {
 	recoveryTimeout time.Duration
 	snapThreshold   int
 	trailingLogs    int
+	logStore        string
 }
 
 func parseFlags() options {
@@ -85,6 +91,11 @@ func parseFlags() options {
 	flag.IntVar(&o.regClients, "register-clients", 6, "register workload clients")
 	flag.IntVar(&o.appClients, "append-clients", 4, "append workload clients")
 	flag.IntVar(&o.cntClients, "counter-clients", 3, "counter workload clients")
+	flag.IntVar(&o.scriptClients, "script-clients", 3, "script workload clients (CAS by EVALSHA, transfers that keep a sum); 0 leaves the workload out")
+	flag.IntVar(&o.strProducers, "stream-producers", 2, "stream workload producers (XADD); 0 with --stream-consumers 0 turns the workload off")
+	flag.IntVar(&o.strConsumers, "stream-consumers", 2, "stream workload consumers of the consumer group (XREADGROUP, XAUTOCLAIM, XACK)")
+	flag.IntVar(&o.streams, "streams", 2, "streams of the stream workload, for the whole run")
+	flag.IntVar(&o.regDB, "register-db", 9, "database the odd register clients SELECT (0: every client in db 0)")
 	flag.IntVar(&o.keys, "keys", 10, "register and append keys in use at a time")
 	flag.IntVar(&o.opsPerKey, "ops-per-key", 150, "operations on a register or append key before moving to a fresh one")
 	flag.DurationVar(&o.opTimeout, "op-timeout", time.Second, "deadline of one request (then its outcome is unknown)")
@@ -96,6 +107,7 @@ func parseFlags() options {
 	flag.DurationVar(&o.recoveryTimeout, "recovery-timeout", 30*time.Second, "how soon the cluster must be whole again after a fault heals (I10)")
 	flag.IntVar(&o.snapThreshold, "snapshot-threshold", 256, "nodes' --snapshot-threshold, low so that restarted followers need snapshots (F6)")
 	flag.IntVar(&o.trailingLogs, "trailing-logs", 128, "nodes' --trailing-logs")
+	flag.StringVar(&o.logStore, "log-store", "", "nodes' --log-store, wal or bolt (default: the server's default)")
 	flag.Parse()
 	return o
 }
@@ -213,6 +225,11 @@ func run() int {
 	}
 	rep.Notes = append(rep.Notes, fmt.Sprintf("followers installed a snapshot sent by the leader %d times (F6; --snapshot-threshold %d, --trailing-logs %d)",
 		installs, o.snapThreshold, o.trailingLogs))
+	if o.logStore != "" {
+		rep.Notes = append(rep.Notes, fmt.Sprintf("nodes ran with --log-store %s", o.logStore))
+	} else {
+		rep.Notes = append(rep.Notes, "nodes ran with the default --log-store")
+	}
 	if err := rep.Write(o.out); err != nil {
 		log.Error("write report", "err", err)
 		return checker.ExitCouldNotRun
@@ -245,17 +262,23 @@ func newCluster(o options, log *slog.Logger) (fault.Cluster, error) {
 		if err != nil {
 			return nil, err
 		}
-		return &fault.Local{Bin: bin, Dir: dir, LogDir: o.out, Log: log, Netns: o.netns,
-			Flags: []string{"--snapshot-threshold", fmt.Sprint(o.snapThreshold), "--snapshot-interval", "1s",
-				"--trailing-logs", fmt.Sprint(o.trailingLogs)}}, nil
+		flags := []string{"--snapshot-threshold", fmt.Sprint(o.snapThreshold), "--snapshot-interval", "1s",
+			"--trailing-logs", fmt.Sprint(o.trailingLogs)}
+		if o.logStore != "" {
+			flags = append(flags, "--log-store", o.logStore)
+		}
+		return &fault.Local{Bin: bin, Dir: dir, LogDir: o.out, Log: log, Netns: o.netns, Flags: flags}, nil
+	}
+	env := []string{
+		fmt.Sprintf("UNDERSTUDY_SNAPSHOT_THRESHOLD=%d", o.snapThreshold),
+		"UNDERSTUDY_SNAPSHOT_INTERVAL=1s",
+		fmt.Sprintf("UNDERSTUDY_TRAILING_LOGS=%d", o.trailingLogs),
+	}
+	if o.logStore != "" {
+		env = append(env, "UNDERSTUDY_LOG_STORE="+o.logStore)
 	}
 	return &fault.Docker{ComposeFile: o.composeFile, Project: o.project, OutDir: o.out, Image: o.image,
-		RespPrefix: o.respPrefix, AdminPrefix: o.adminPrefix, Log: log,
-		Env: []string{
-			fmt.Sprintf("UNDERSTUDY_SNAPSHOT_THRESHOLD=%d", o.snapThreshold),
-			"UNDERSTUDY_SNAPSHOT_INTERVAL=1s",
-			fmt.Sprintf("UNDERSTUDY_TRAILING_LOGS=%d", o.trailingLogs),
-		}}, nil
+		RespPrefix: o.respPrefix, AdminPrefix: o.adminPrefix, Log: log, Env: env}, nil
 }
 
 // experiment runs workloads and faults, heals, reads back, and checks.
@@ -269,14 +292,18 @@ func experiment(ctx context.Context, o options, mode string, cluster fault.Clust
 	}
 	env := &workload.Env{Base: time.Now(), Addrs: addrs, OpTimeout: o.opTimeout, Pace: o.pace, CutProb: o.cutProb,
 		Prefix: fmt.Sprintf("chaos:%d:", o.seed), Log: log}
-	reg := &workload.Register{Env: env, Clients: o.regClients, Keys: o.keys, OpsPerKey: o.opsPerKey}
+	reg := &workload.Register{Env: env, Clients: o.regClients, Keys: o.keys, OpsPerKey: o.opsPerKey, DB: o.regDB}
 	app := &workload.Append{Env: env, Clients: o.appClients, Keys: o.keys, OpsPerKey: o.opsPerKey}
 	cnt := &workload.Counter{Env: env, Clients: o.cntClients, Keys: 3}
+	scr := &workload.Script{Env: env, Clients: o.scriptClients, Keys: o.keys, OpsPerKey: o.opsPerKey, Pairs: 2, Total: 1000}
+	str := &workload.Stream{Env: env, Producers: o.strProducers, Consumers: o.strConsumers, Keys: o.streams}
+	streams := o.strProducers+o.strConsumers > 0 && o.streams > 0
 
 	pctx, cancel := context.WithTimeout(ctx, 20*time.Second)
 	cas := reg.ProbeCAS(pctx)
+	scripts := o.scriptClients > 0 && scr.Setup(pctx)
 	cancel()
-	log.Info("transactions", "cas", cas)
+	log.Info("transactions", "cas", cas, "scripts", scripts)
 
 	mon := &fault.Monitor{Cluster: cluster, Base: env.Base, Interval: 250 * time.Millisecond}
 	mon.Start(ctx)
@@ -284,9 +311,13 @@ func experiment(ctx context.Context, o options, mode string, cluster fault.Clust
 	wctx, stopWork := context.WithCancel(ctx)
 	defer stopWork()
 	var wg sync.WaitGroup
-	for i, w := range []interface {
+	runners := []interface {
 		Run(context.Context, int64)
-	}{reg, app, cnt} {
+	}{reg, app, cnt, scr}
+	if streams {
+		runners = append(runners, str)
+	}
+	for i, w := range runners {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -317,7 +348,10 @@ func experiment(ctx context.Context, o options, mode string, cluster fault.Clust
 	log.Info("workloads stopped; final reads")
 
 	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
-	missing := reg.Final(fctx) + app.Final(fctx) + cnt.Final(fctx)
+	missing := reg.Final(fctx) + app.Final(fctx) + cnt.Final(fctx) + scr.Final(fctx)
+	if streams {
+		missing += str.Final(fctx)
+	}
 	cancel()
 	samples, polls := mon.Stop()
 
@@ -342,6 +376,20 @@ func experiment(ctx context.Context, o options, mode string, cluster fault.Clust
 	rep.Violations = append(rep.Violations, rv.Violations...)
 	rep.Violations = append(rep.Violations, av.Violations...)
 	rep.Violations = append(rep.Violations, cv.Violations...)
+	if o.scriptClients > 0 {
+		rep.Workloads = append(rep.Workloads, scr.Summary())
+		if scripts {
+			sv := checker.CheckScript(scr.CASOps(), scr.TransferOps(), scr.Total, o.checkTimeout)
+			rep.Script = &sv
+			rep.Violations = append(rep.Violations, sv.Violations...)
+		}
+	}
+	if streams {
+		sv := checker.CheckStream(str.Ops())
+		rep.Stream = &sv
+		rep.Workloads = append(rep.Workloads, str.Summary())
+		rep.Violations = append(rep.Violations, sv.Violations...)
+	}
 	rep.Violations = append(rep.Violations, checker.CheckStatuses(samples)...)
 	for _, f := range faults {
 		if f.Recovered == checker.Never {
