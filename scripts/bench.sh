@@ -19,7 +19,9 @@
 # starts is stopped at the end by PID, on success, failure or Ctrl-C.
 #
 # Phases: throughput and latency (SET, GET, pipelined SET, 1 KiB and 16 KiB
-# values, 80/20 mixed; 50 clients), redis-benchmark, failover (SIGKILL the
+# values, 80/20 mixed, EVALSHA of a small write script; 50 clients; CPU time per operation of every server
+# process), the throughput curve (SET at 1, 10, 50, 200 and 1000 clients),
+# redis-benchmark, failover (SIGKILL the
 # leader under writes, restart it, count lost acknowledged writes), scale
 # (bulk load into a fresh Understudy cluster and a fresh Redis: time, RSS,
 # disk per key, follower catch-up).
@@ -30,6 +32,8 @@
 # Environment:
 #   BENCH_RESULTS   results root (default: <repo>/bench/results)
 #   BENCH_CLIENTS   concurrent clients for the throughput phase (default 50)
+#   BENCH_STORE     the --log-store of the Understudy cluster the targets judge (default wal);
+#                   a second cluster with the other store runs the throughput phase beside it
 #   UNDERSTUDY_BIN  use this understudy binary instead of building bin/understudy
 set -euo pipefail
 
@@ -152,11 +156,17 @@ while (($# > 0)); do
 done
 
 if [[ $MODE == quick ]]; then
-  DURATION=2s WARMUP=300ms KEYSPACE=10000 ROUNDS=2 SETTLE=1s SCALE_KEYS=100000 RB_N=20000 CATCHUP=60s
+  DURATION=2s WARMUP=300ms KEYSPACE=10000 ROUNDS=2 SETTLE=1s SCALE_KEYS=100000 RB_N=20000 CATCHUP=60s CURVE=2s
 else
-  DURATION=10s WARMUP=1s KEYSPACE=100000 ROUNDS=5 SETTLE=2s SCALE_KEYS=1000000 RB_N=200000 CATCHUP=300s
+  DURATION=10s WARMUP=1s KEYSPACE=100000 ROUNDS=5 SETTLE=2s SCALE_KEYS=1000000 RB_N=200000 CATCHUP=300s CURVE=5s
 fi
 CLIENTS=${BENCH_CLIENTS:-50}
+STORE=${BENCH_STORE:-wal}
+case "$STORE" in
+  wal) ALT=bolt ;;
+  bolt) ALT=wal ;;
+  *) die "BENCH_STORE=$STORE: want wal or bolt" ;;
+esac
 
 # --- dependencies ----------------------------------------------------------
 apt_need redis-server:redis-server redis-cli:redis-tools redis-benchmark:redis-tools etcd:etcd-server etcdctl:etcd-client
@@ -198,14 +208,15 @@ say "building the load generator"
 LOADGEN=$STATE/loadgen
 
 # --- servers ---------------------------------------------------------------
-read -r -a PORTS <<<"$("$LOADGEN" freeports 40)"
-((${#PORTS[@]} == 40)) || die "could not reserve free ports"
+read -r -a PORTS <<<"$("$LOADGEN" freeports 50)"
+((${#PORTS[@]} == 50)) || die "could not reserve free ports"
 P=0
 port() { PORT=${PORTS[P]}; P=$((P + 1)); }
 
-# understudy_cluster PREFIX: defines PREFIX1..3 and sets US_NODES (for loadgen).
+# understudy_cluster PREFIX STORE: defines PREFIX1..3 with --log-store STORE
+# and sets US_NODES (for loadgen).
 understudy_cluster() {
-  local prefix=$1 i peers='' c r a
+  local prefix=$1 store=$2 i peers='' c r a
   local -a cp rp ap
   for i in 1 2 3; do
     port; cp[i]=$PORT
@@ -217,7 +228,7 @@ understudy_cluster() {
   for i in 1 2 3; do
     c=$HOST:${cp[i]} r=$HOST:${rp[i]} a=$HOST:${ap[i]}
     define "$prefix$i" "$BIN" serve --id "n$i" --data-dir "$STATE/data/$prefix$i" \
-      --raft-addr "$r" --client-addr "$c" --admin-addr "$a" --peers "$peers" --log-level warn
+      --raft-addr "$r" --client-addr "$c" --admin-addr "$a" --peers "$peers" --log-store "$store" --log-level warn
     US_NODES+="${US_NODES:+,}$prefix$i=$c@$a"
   done
 }
@@ -237,8 +248,10 @@ redis_conf() {
   define "$name" redis-server "$conf"
 }
 
-understudy_cluster us
+understudy_cluster us "$STORE"
 US_A=$US_NODES
+understudy_cluster usa "$ALT"
+US_ALT=$US_NODES
 
 ETCD_NODES='' ETCD_CLUSTER=''
 declare -a EC EP
@@ -289,14 +302,14 @@ EOF
   SEN_NODES+="${SEN_NODES:+,}sen$i=$HOST:$PORT"
 done
 
-PHASE1=(us1 us2 us3 etcd1 etcd2 etcd3 raof rmem rs1 rs2 rs3 sen1 sen2 sen3)
+PHASE1=(us1 us2 us3 usa1 usa2 usa3 etcd1 etcd2 etcd3 raof rmem rs1 rs2 rs3 sen1 sen2 sen3)
 say "starting ${PHASE1[*]}"
 for name in "${PHASE1[@]}"; do
   launch "$name"
 done
 
 COMMON=(--state "$STATE" --hook "$SELF" --bin "$BIN")
-run_loadgen wait --understudy "$US_A" --etcd "$ETCD_NODES" --redis-aof "$RAOF" --redis-mem "$RMEM" \
+run_loadgen wait --understudy "$US_A" --understudy-alt "$US_ALT" --etcd "$ETCD_NODES" --redis-aof "$RAOF" --redis-mem "$RMEM" \
   --sentinels "$SEN_NODES" --sentinel-redis "$RS_NODES" --timeout 60s "${COMMON[@]}" ||
   die "the servers did not come up (logs in $STATE/logs)"
 
@@ -306,10 +319,11 @@ HOSTLINE="$(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /pr
 STARTED=$(date -u '+%Y-%m-%d %H:%M:%S UTC')
 
 # --- throughput and latency --------------------------------------------------
-say "throughput: ${DURATION} per workload and system, $CLIENTS clients, $KEYSPACE keys"
-run_loadgen throughput --understudy "$US_A" --redis-aof "$RAOF" --redis-mem "$RMEM" --etcd "$ETCD_NODES" \
+say "throughput: ${DURATION} per workload and system, $CLIENTS clients, $KEYSPACE keys; then SET at 1-1000 clients, $CURVE each"
+run_loadgen throughput --understudy "$US_A" --understudy-alt "$US_ALT" --redis-aof "$RAOF" --redis-mem "$RMEM" --etcd "$ETCD_NODES" \
   --out "$RES/throughput.json" --duration "$DURATION" --warmup "$WARMUP" --clients "$CLIENTS" --keys "$KEYSPACE" \
-  "${COMMON[@]}" || die "throughput phase failed"
+  --curve-out "$RES/curve.json" --curve-duration "$CURVE" "${COMMON[@]}" || die "throughput phase failed"
+stop_names usa1 usa2 usa3 # the second log store is measured in the throughput phase only
 
 # --- redis-benchmark -----------------------------------------------------------
 say "redis-benchmark: -n $RB_N -c 50 -t set,get, with and without -P 16"
@@ -334,7 +348,7 @@ run_loadgen failover --understudy "$US_A" --sentinels "$SEN_NODES" --sentinel-re
 # --- scale -------------------------------------------------------------------
 say "scale: stopping the first set of servers; fresh Understudy cluster and Redis (AOF always) for $SCALE_KEYS keys"
 stop_names "${PHASE1[@]}"
-understudy_cluster usb
+understudy_cluster usb "$STORE"
 US_B=$US_NODES
 port; redis_conf rscale "$PORT" 'appendonly yes' 'appendfsync always'
 RSCALE=rscale=$HOST:$PORT
@@ -347,9 +361,10 @@ run_loadgen scale --understudy "$US_B" --redis "$RSCALE" --keys "$SCALE_KEYS" --
   --out "$RES/scale.json" "${COMMON[@]}" || warn "scale phase failed"
 
 # --- report --------------------------------------------------------------------
-run_loadgen report --dir "$RES" --started "$STARTED" --mode "$MODE" --host "$HOSTLINE" >/dev/null ||
+run_loadgen report --dir "$RES" --started "$STARTED" --mode "$MODE" --host "$HOSTLINE" \
+  --stores "understudy=$STORE,understudy-alt=$ALT" >/dev/null ||
   die "report failed"
-sed "s#(chart.png)#($STAMP/chart.png)#" "$RES/report.md" >"$RESULTS_ROOT/latest.md"
+sed -e "s#(chart.png)#($STAMP/chart.png)#" -e "s#(curve.png)#($STAMP/curve.png)#" "$RES/report.md" >"$RESULTS_ROOT/latest.md"
 cat "$RES/report.md"
 echo
 say "report: $RES/report.md (also $RESULTS_ROOT/latest.md)"

@@ -8,6 +8,7 @@
 #   scripts/chaos.sh --local --duration 60s   processes (in network namespaces when root)
 #   scripts/chaos.sh --docker --duration 10m  containers of cluster-compose.yml (the long run)
 #   scripts/chaos.sh --seed 42 --out DIR      replay a schedule; put the report in DIR
+#   scripts/chaos.sh --log-store bolt         the nodes' --log-store (default: the server's; CI runs that)
 #   scripts/chaos.sh --local -- --faults kill-leader,pause-leader --keep
 #                                             anything after -- goes to the chaos binary
 #                                             (go run ./chaos/cmd/chaos -help lists it all)
@@ -52,12 +53,12 @@ ARGS=()
 while (($# > 0)); do
   case "$1" in
     --local | --docker) MODE=${1#--} ;;
-    --duration | --seed | --out)
+    --duration | --seed | --out | --log-store)
       (($# >= 2)) || cannot_run "$1 needs a value"
       ARGS+=("$1" "$2")
       shift
       ;;
-    --duration=* | --seed=* | --out=*) ARGS+=("$1") ;;
+    --duration=* | --seed=* | --out=* | --log-store=*) ARGS+=("$1") ;;
     --)
       shift
       ARGS+=("$@")

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Runs a local three-node Understudy cluster on 127.0.0.1.
 #
-#   scripts/cluster.sh up          build, then start every node that is not running
+#   scripts/cluster.sh up          build, then start every node that is not running, and wait until
+#                                  each one started can serve (a data command gets a reply, not TRYAGAIN)
 #   scripts/cluster.sh down        stop every node (SIGTERM, then SIGKILL after a deadline)
 #   scripts/cluster.sh status      up/down, PID and role of each node, then the leader
-#   scripts/cluster.sh start N     start node N (1..3) if it is not running
+#   scripts/cluster.sh start N     start node N (1..3) if it is not running, and wait until it can serve
 #   scripts/cluster.sh stop N      stop node N cleanly
 #   scripts/cluster.sh restart N   stop node N, then start it again with its data
 #   scripts/cluster.sh kill N      SIGKILL node N (a crash; `up` or `start N` brings it back)
@@ -20,7 +21,7 @@
 #   UNDERSTUDY_DATA            data root (default: <repo>/data)
 #   UNDERSTUDY_BIN             use this binary and skip the build (default: build <repo>/bin/understudy)
 #   UNDERSTUDY_SERVE_FLAGS     extra flags for `understudy serve`, split on whitespace
-#   UNDERSTUDY_START_TIMEOUT   seconds to wait for a node's client port (default 15)
+#   UNDERSTUDY_START_TIMEOUT   seconds to wait for a node to serve (default 15)
 #   UNDERSTUDY_STOP_TIMEOUT    seconds to wait after SIGTERM before SIGKILL (default 15)
 #   UNDERSTUDY_LEADER_TIMEOUT  seconds `up` waits to report a leader, never failing (default 10; 0 skips)
 set -euo pipefail
@@ -130,8 +131,10 @@ running_pid() {
 
 build() {
   if ((BUILD)); then
-    say "building bin/understudy"
-    (cd "$ROOT" && go build -o bin/understudy ./cmd/understudy) || die "build failed"
+    local version
+    version=$(build_version)
+    say "building bin/understudy ($version)"
+    (cd "$ROOT" && go build -ldflags "$(version_ldflag "$version")" -o bin/understudy ./cmd/understudy) || die "build failed"
   else
     [[ -x "$BIN" ]] || die "UNDERSTUDY_BIN=$UNDERSTUDY_BIN is not an executable file"
     say "using $BIN (UNDERSTUDY_BIN set, not building)"
@@ -181,8 +184,23 @@ show_log_tail() {
   fi
 }
 
-# wait_ready N PID DEADLINE_MS: waits until node N accepts TCP connections on
-# its client port; fails early if the process exits, or at DEADLINE_MS.
+# serving N: node N answers a data command: a read that a follower forwards
+# to the leader and a leader serves once it may (EXISTS of a key nobody
+# uses). TRYAGAIN (no leader yet, leader not ready, cannot reach it) or no
+# reply is not serving; any other reply is (with --requirepass that is
+# NOAUTH: the node is up, its clients must authenticate). Sets LAST_REPLY.
+LAST_REPLY=''
+serving() {
+  LAST_REPLY=$(RESP_TIMEOUT=2 resp_command "$HOST" "$(client_port "$1")" EXISTS cluster.sh:probe) || {
+    LAST_REPLY='(no reply)'
+    return 1
+  }
+  [[ "$LAST_REPLY" != -TRYAGAIN* && -n "$LAST_REPLY" ]]
+}
+
+# wait_ready N PID DEADLINE_MS: waits until node N can serve clients: it
+# accepts connections on its client port and answers a data command (see
+# serving); fails early if the process exits, or at DEADLINE_MS.
 wait_ready() {
   local n=$1 pid=$2 deadline=$3 port
   port=$(client_port "$n")
@@ -195,11 +213,15 @@ wait_ready() {
       show_log_tail "$n"
       return 1
     fi
-    if tcp_open "$HOST" "$port"; then
+    if tcp_open "$HOST" "$port" && serving "$n"; then
       return 0
     fi
     if (($(now_ms) >= deadline)); then
-      printf 'error: n%s (pid %s) did not accept connections on %s:%s within %ss\n' "$n" "$pid" "$HOST" "$port" "$START_TIMEOUT" >&2
+      if [[ -n "$LAST_REPLY" ]]; then
+        printf 'error: n%s (pid %s) accepts connections on %s:%s but cannot serve after %ss: %s\n' "$n" "$pid" "$HOST" "$port" "$START_TIMEOUT" "$LAST_REPLY" >&2
+      else
+        printf 'error: n%s (pid %s) did not accept connections on %s:%s within %ss\n' "$n" "$pid" "$HOST" "$port" "$START_TIMEOUT" >&2
+      fi
       show_log_tail "$n"
       return 1
     fi
@@ -345,7 +367,7 @@ cmd_status() {
 }
 
 # start_and_wait N...: starts the given nodes that are not running, then waits
-# for each one started to accept connections; exits 1 if any does not.
+# for each one started to serve (wait_ready); exits 1 if any does not.
 start_and_wait() {
   local n failed=0
   local -A started=()
@@ -371,7 +393,7 @@ start_and_wait() {
   for n in "$@"; do
     [[ -n "${started[$n]:-}" ]] || continue
     if wait_ready "$n" "${started[$n]}" "$deadline"; then
-      say "n$n ready on $HOST:$(client_port "$n")"
+      say "n$n serving on $HOST:$(client_port "$n")"
     else
       failed=1
     fi

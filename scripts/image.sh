@@ -39,8 +39,10 @@ command -v docker >/dev/null 2>&1 || die "docker is not on PATH"
 
 if ((BUILD)); then
   command -v go >/dev/null 2>&1 || die "go is not on PATH"
-  say "building bin/understudy (static, CGO_ENABLED=0)"
-  CGO_ENABLED=0 go build -trimpath -ldflags='-s -w' -o bin/understudy ./cmd/understudy || die "go build failed"
+  VERSION=$(build_version)
+  say "building bin/understudy $VERSION (static, CGO_ENABLED=0)"
+  CGO_ENABLED=0 go build -trimpath -ldflags="-s -w $(version_ldflag "$VERSION")" -o bin/understudy ./cmd/understudy ||
+    die "go build failed"
 fi
 [[ -x "$BIN" ]] || die "$BIN is missing or not executable"
 if command -v file >/dev/null 2>&1 && ! file -L "$BIN" | grep -q 'statically linked'; then

@@ -27,6 +27,18 @@ die() {
   exit 1
 }
 
+# build_version [DIR]: the version builds are stamped with, `git describe
+# --always --dirty` of DIR (default: the repository), or "dev" outside git.
+build_version() {
+  git -C "${1:-$UNDERSTUDY_ROOT}" describe --always --dirty 2>/dev/null || printf 'dev\n'
+}
+
+# version_ldflag VERSION: the -X linker flag that stamps VERSION into the
+# binary (server.Version: --version, INFO, the admin Status).
+version_ldflag() {
+  printf -- '-X github.com/understudy/understudy/server.Version=%s\n' "$1"
+}
+
 # now_ms: milliseconds since the epoch (bash 5 has EPOCHREALTIME; else date).
 now_ms() {
   if [[ -n "${EPOCHREALTIME:-}" ]]; then

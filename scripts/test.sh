@@ -8,10 +8,14 @@
 # redis-tools, via apt-get; a failed install only warns) and staticcheck
 # (pinned, via go install). Then runs, in order and all of them even if one
 # fails: gofmt -l, go vet, staticcheck, go build, every fuzz target for a short
-# time (full runs only), go test -race. Exits non-zero if any step failed.
+# time (full runs only), the Helm chart's tests in tools/helm (full runs only),
+# go test -race. Exits non-zero if any step failed.
 #
-# Under CI (CI=true) UNDERSTUDY_REQUIRE_REDIS_CLI=1 is exported so that tests
-# needing redis-cli fail rather than skip when it is missing.
+# Under CI (CI=true) UNDERSTUDY_REQUIRE_REDIS_CLI=1 and
+# UNDERSTUDY_REQUIRE_REDIS_SERVER=1 are exported so that tests needing
+# redis-cli or redis-server fail rather than skip when it is missing, and a
+# test that skips for any reason not listed in scripts/skip-allowed.txt fails
+# the run (go test -json, read by scripts/testsummary).
 #
 # Environment:
 #   UNDERSTUDY_SKIP_INSTALL=1   do not try to install redis-cli or staticcheck
@@ -31,6 +35,7 @@ STATICCHECK_FALLBACK=v0.8.2
 
 if [[ "${CI:-}" == true ]]; then
   export UNDERSTUDY_REQUIRE_REDIS_CLI=${UNDERSTUDY_REQUIRE_REDIS_CLI:-1}
+  export UNDERSTUDY_REQUIRE_REDIS_SERVER=${UNDERSTUDY_REQUIRE_REDIS_SERVER:-1}
 fi
 
 command -v go >/dev/null 2>&1 || die "go is not on PATH"
@@ -51,10 +56,15 @@ as_root() {
   fi
 }
 
+# python3_redis reports whether Debian's python3-redis is importable by the
+# system python (the application-view tests run it as redis-py).
+python3_redis() { [[ -x /usr/bin/python3 ]] && /usr/bin/python3 -c 'import redis' >/dev/null 2>&1; }
+
 ensure_redis_cli() {
-  # redis-server too: the compatibility suite diffs replies against it.
-  if command -v redis-cli >/dev/null 2>&1 && command -v redis-server >/dev/null 2>&1; then
-    say "redis-cli: $(command -v redis-cli), redis-server: $(command -v redis-server)"
+  # redis-server too: the differential suites compare replies with it; and
+  # python3-redis, the redis-py applications' view.
+  if command -v redis-cli >/dev/null 2>&1 && command -v redis-server >/dev/null 2>&1 && python3_redis; then
+    say "redis-cli: $(command -v redis-cli), redis-server: $(command -v redis-server), python3-redis: yes"
     return 0
   fi
   if [[ "${UNDERSTUDY_SKIP_INSTALL:-}" == 1 ]]; then
@@ -69,7 +79,7 @@ ensure_redis_cli() {
   local log
   log=$(mktemp)
   if as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q >"$log" 2>&1 &&
-    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends redis-tools redis-server >>"$log" 2>&1 &&
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends redis-tools redis-server python3-redis >>"$log" 2>&1 &&
     command -v redis-cli >/dev/null 2>&1; then
     say "redis-cli: $(command -v redis-cli) ($(redis-cli --version 2>/dev/null || true))"
   else
@@ -185,12 +195,29 @@ run_fuzz() {
   return "$rc"
 }
 
+# The Helm chart's tests live in their own module (tools/helm: helm and the
+# k8s.io/api types stay out of the project's go.mod): render the chart with
+# scripts/helm.sh, decode every object strictly, check its invariants
+# against the understudy binary. Full runs only.
+chart_tests() {
+  (cd tools/helm && go vet ./... && go test -count=1 ./...)
+}
+if (($# == 0)); then
+  step "chart tests (tools/helm: scripts/helm.sh template, strict decode, invariants)" chart_tests
+fi
+
 FUZZTIME=${UNDERSTUDY_FUZZTIME:-50000x}
 if (($# == 0)) && [[ "$FUZZTIME" != 0 ]]; then
   step "fuzz every target for $FUZZTIME" run_fuzz
 fi
-step "go test -race -count=1 -timeout 15m ${test_args[*]}" \
-  go test -race -count=1 -timeout 15m "${test_args[@]}"
+# go test -json, summarised as plain go test prints it, with skips checked
+# against scripts/skip-allowed.txt (a failure under CI=true).
+run_go_test() {
+  go build -o "$TESTSUMMARY" ./scripts/testsummary || return 1
+  go test -race -count=1 -timeout 25m -json "$@" | "$TESTSUMMARY" -allow scripts/skip-allowed.txt
+}
+TESTSUMMARY=$(mktemp -d)/testsummary
+step "go test -race -count=1 -timeout 25m ${test_args[*]}" run_go_test "${test_args[@]}"
 
 if ((${#FAILED[@]} > 0)); then
   printf '%sFAILED steps:%s\n' "$_c_red" "$_c_reset" >&2
