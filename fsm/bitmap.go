@@ -207,7 +207,8 @@ func cmdBitField(c *ctx, argv [][]byte) Value {
 			c.notify(NotifyString, "setbit", string(argv[1]))
 		case !exists:
 			c.putRawString(it, exists, argv[1], ownString(out))
-		case changed:
+		case changed || len(out) != len(s):
+			// Grown by writes that all failed: Redis keeps the padding.
 			it.val, it.raw = ownString(out), c.rawStrings()
 			c.ks.swap(it)
 		default:

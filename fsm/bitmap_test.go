@@ -111,6 +111,10 @@ func bitmapCases() []tc {
 			{"BITFIELD k GET u63 0 GET i64 0", "[:4611686018427387903 :9223372036854775806]"}}},
 		{name: "bitfield overflow fail still creates the key", steps: []step{
 			{"BITFIELD k OVERFLOW FAIL INCRBY u8 8 300", "[(nil)]"}, {"GET k", `"\x00\x00"`}}},
+		{name: "bitfield overflow fail still grows the key", setup: lines("SET k hello"), steps: []step{
+			{"BITFIELD k OVERFLOW FAIL SET u1 122 7", "[(nil)]"},
+			{"GET k", `"hello\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00"`}, {"BITFIELD k OVERFLOW FAIL SET u1 200 7", "[(nil)]"},
+			{"STRLEN k", ":26"}}},
 		{name: "bitfield errors", setup: ab, steps: []step{
 			{"BITFIELD k GET u64 0", "-ERR Invalid bitfield type. Use something like i16 u8. Note that u64 is not supported but i64 is."},
 			{"BITFIELD k GET i65 0", "-ERR Invalid bitfield type. Use something like i16 u8. Note that u64 is not supported but i64 is."},
