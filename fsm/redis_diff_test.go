@@ -149,7 +149,10 @@ func TestRandomAgainstRedis(t *testing.T) {
 			v = f.Read(0, now, 1, bargs(args))
 		}
 		rv := send(t, args)
-		if old {
+		// The geo commands print their doubles as 7.0.15 does already
+		// (coordinates as long doubles with 17 decimals, distances with 4);
+		// doublesAs70 is for the doubles printed the 7.2 way.
+		if old && !strings.HasPrefix(strings.ToUpper(args[0]), "GEO") {
 			v = doublesAs70(v)
 		}
 		if got, want := fmtValue(sortReply(asResp2(v))), fmtValue(sortReply(rv)); got != want {
