@@ -1,6 +1,10 @@
 package fsm
 
-import "math"
+import (
+	"math"
+
+	"github.com/understudy/understudy/fsm/rdb"
+)
 
 // listObj is a list: a ring buffer of elements, plus what Redis 7.2 needs
 // to pick its encoding: the size the elements would take as one listpack.
@@ -11,7 +15,7 @@ import "math"
 type listObj struct {
 	gen   uint64
 	d     deque
-	bytes int // lpEmptyBytes + Σ lpEntrySize(element)
+	bytes int // lpEmptyBytes + Σ rdb.ListpackEntrySize(element)
 	quick bool
 }
 
@@ -41,7 +45,7 @@ func (l *listObj) push(s string, left bool) {
 	} else {
 		l.d.pushBack(s)
 	}
-	l.bytes += lpEntrySize(s)
+	l.bytes += rdb.ListpackEntrySize(s)
 }
 
 func (l *listObj) pop(left bool) string {
@@ -51,12 +55,12 @@ func (l *listObj) pop(left bool) string {
 	} else {
 		s = l.d.popBack()
 	}
-	l.bytes -= lpEntrySize(s)
+	l.bytes -= rdb.ListpackEntrySize(s)
 	return s
 }
 
 func (l *listObj) set(i int, s string) {
-	l.bytes += lpEntrySize(s) - lpEntrySize(l.d.at(i))
+	l.bytes += rdb.ListpackEntrySize(s) - rdb.ListpackEntrySize(l.d.at(i))
 	l.d.set(i, s)
 }
 

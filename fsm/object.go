@@ -4,6 +4,8 @@ import (
 	"strconv"
 
 	"github.com/tidwall/btree"
+
+	"github.com/understudy/understudy/fsm/rdb"
 )
 
 // Collections (hashes, lists, sets, sorted sets) are mutable objects, unlike
@@ -282,51 +284,8 @@ func stringEncoding(s string) string {
 	return "raw"
 }
 
-// lpEntrySize is the number of bytes s takes as one listpack entry: the
-// encoding (an integer if s reads as one, else a string with a 1, 2 or 5
-// byte header) plus the back-length.
-func lpEntrySize(s string) int {
-	var n int
-	if v, ok := parseInt(b(s)); ok {
-		switch {
-		case v >= 0 && v <= 127:
-			n = 1
-		case v >= -4096 && v <= 4095:
-			n = 2
-		case v >= -32768 && v <= 32767:
-			n = 3
-		case v >= -8388608 && v <= 8388607:
-			n = 4
-		case v >= -2147483648 && v <= 2147483647:
-			n = 5
-		default:
-			n = 9
-		}
-	} else {
-		switch l := len(s); {
-		case l < 64:
-			n = 1 + l
-		case l < 4096:
-			n = 2 + l
-		default:
-			n = 5 + l
-		}
-	}
-	switch {
-	case n <= 127:
-		return n + 1
-	case n < 16383:
-		return n + 2
-	case n < 2097151:
-		return n + 3
-	case n < 268435455:
-		return n + 4
-	}
-	return n + 5
-}
-
 // lpEmptyBytes is the size of an empty listpack: header and end marker.
-const lpEmptyBytes = 7
+const lpEmptyBytes = rdb.ListpackEmptySize
 
 // scanOpts are the options shared by HSCAN, SSCAN and ZSCAN.
 type scanOpts struct {

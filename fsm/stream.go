@@ -5,6 +5,8 @@ import (
 	"strconv"
 
 	"github.com/tidwall/btree"
+
+	"github.com/understudy/understudy/fsm/rdb"
 )
 
 // streamObj is a stream. Its entries are kept the way Redis keeps them: in
@@ -14,7 +16,7 @@ import (
 // The node layout is visible: approximate trimming (MAXLEN ~) removes whole
 // nodes only, XINFO STREAM counts them, and DUMP writes them; so every
 // replica must cut nodes at the same points as Redis does, from the same
-// byte sizes (listpack.go's lpEntrySize).
+// byte sizes (rdb.ListpackEntrySize).
 //
 // Copy-on-write (object.go): the stream, each node, each consumer group and
 // each consumer carry the generation they were made in; a write copies any
@@ -90,7 +92,7 @@ func (n *streamNode) lpBytes() int {
 }
 
 // lpIntSize is the size of an integer listpack element.
-func lpIntSize(v int64) int { return lpEntrySize(strconv.FormatInt(v, 10)) }
+func lpIntSize(v int64) int { return rdb.ListpackEntrySize(strconv.FormatInt(v, 10)) }
 
 // entrySize is the listpack bytes an entry takes (without its flags
 // changing size: the flags always fit in one byte).
@@ -100,12 +102,12 @@ func (n *streamNode) entrySize(e *streamEntry) int {
 	if e.flags&streamFlagSameFields == 0 {
 		sz += lpIntSize(int64(len(e.fields)))
 		for _, f := range e.fields {
-			sz += lpEntrySize(f)
+			sz += rdb.ListpackEntrySize(f)
 		}
 		count += len(e.values) + 1
 	}
 	for _, v := range e.values {
-		sz += lpEntrySize(v)
+		sz += rdb.ListpackEntrySize(v)
 	}
 	return sz + lpIntSize(int64(count))
 }
@@ -114,7 +116,7 @@ func newStreamNode(gen uint64, master streamID, fields []string) *streamNode {
 	n := &streamNode{gen: gen, master: master, fields: fields}
 	n.body = lpEmptyBytes + lpIntSize(int64(len(fields))) + lpIntSize(0)
 	for _, f := range fields {
-		n.body += lpEntrySize(f)
+		n.body += rdb.ListpackEntrySize(f)
 	}
 	return n
 }

@@ -90,11 +90,11 @@ func (r *reader) quicklist(t byte, lim Limits) (Value, error) {
 			nodes = append(nodes, qlNode{plain: true, count: 1, size: len(data)})
 			continue
 		}
-		node := qlNode{size: lpEmptySize}
+		node := qlNode{size: ListpackEmptySize}
 		add := func(s string) error {
 			elems = append(elems, s)
 			node.count++
-			node.size += lpEntrySize(s)
+			node.size += ListpackEntrySize(s)
 			return nil
 		}
 		if t == typeListQuicklist2 {
@@ -149,7 +149,7 @@ func (r *reader) set(t byte, lim Limits) (Value, error) {
 	}
 	seen := make(map[string]struct{}, r.capHint(n))
 	var ints []int64 // the members while the set is an intset
-	maxLen, sumLen, lpSize := 0, 0, lpEmptySize
+	maxLen, sumLen, lpSize := 0, 0, ListpackEmptySize
 	for i := range n {
 		m, err := r.str()
 		if err != nil {
@@ -170,7 +170,7 @@ func (r *reader) set(t byte, lim Limits) (Value, error) {
 			slices.Sort(ints)
 			for _, v := range ints {
 				s.Members = append(s.Members, strconv.FormatInt(v, 10))
-				lpSize += lpEntrySize(s.Members[len(s.Members)-1])
+				lpSize += ListpackEntrySize(s.Members[len(s.Members)-1])
 			}
 			if int64(len(ints)) < lim.SetMaxListpackEntries && int64(maxLen) <= lim.SetMaxListpackValue && sumLen <= lpMaxSafetyLen {
 				s.Encoding = EncListpack
@@ -181,7 +181,7 @@ func (r *reader) set(t byte, lim Limits) (Value, error) {
 		if s.Encoding == EncListpack {
 			if int64(len(s.Members)) < lim.SetMaxListpackEntries && int64(len(m)) <= lim.SetMaxListpackValue &&
 				lpSize+len(m) <= lpMaxSafetyLen {
-				lpSize += lpEntrySize(m)
+				lpSize += ListpackEntrySize(m)
 			} else {
 				s.Encoding = EncHashtable
 			}
@@ -218,7 +218,7 @@ func (r *reader) hash(t byte, lim Limits) (Value, error) {
 			h.Encoding = EncHashtable
 		}
 		h.Fields = make([]HashField, 0, r.capHint(n))
-		lpSize := lpEmptySize
+		lpSize := ListpackEmptySize
 		for i := range n {
 			f, err := r.str()
 			if err != nil {
@@ -236,7 +236,7 @@ func (r *reader) hash(t byte, lim Limits) (Value, error) {
 					lpSize+len(f)+len(v) > lpMaxSafetyLen {
 					h.Encoding = EncHashtable
 				}
-				lpSize += lpEntrySize(f) + lpEntrySize(v)
+				lpSize += ListpackEntrySize(f) + ListpackEntrySize(v)
 			}
 		}
 	case typeHashZipmap:
@@ -244,13 +244,13 @@ func (r *reader) hash(t byte, lim Limits) (Value, error) {
 		if err != nil {
 			return nil, fmt.Errorf("hash zipmap: %w", err)
 		}
-		maxLen, lpSize := 0, lpEmptySize
+		maxLen, lpSize := 0, ListpackEmptySize
 		err = zipmapEach(blob, func(f, v string) error {
 			if lpSize+len(f)+len(v) > lpMaxSafetyLen {
 				return fmt.Errorf("zipmap of over %d bytes", lpMaxSafetyLen)
 			}
 			maxLen = max(maxLen, len(f), len(v))
-			lpSize += lpEntrySize(f) + lpEntrySize(v)
+			lpSize += ListpackEntrySize(f) + ListpackEntrySize(v)
 			return add(f, v)
 		})
 		if err != nil {

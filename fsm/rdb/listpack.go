@@ -12,11 +12,11 @@ import (
 // written backwards so the listpack can be walked from the end.
 
 const (
-	lpHeaderSize   = 6
-	lpEOF          = 0xFF
-	lpNumeleMax    = 65535 // LP_HDR_NUMELE_UNKNOWN
-	lpEmptySize    = lpHeaderSize + 1
-	lpMaxSafetyLen = 1 << 30 // LISTPACK_MAX_SAFETY_SIZE
+	lpHeaderSize      = 6
+	lpEOF             = 0xFF
+	lpNumeleMax       = 65535            // LP_HDR_NUMELE_UNKNOWN
+	ListpackEmptySize = lpHeaderSize + 1 // an empty listpack: header and end marker
+	lpMaxSafetyLen    = 1 << 30          // LISTPACK_MAX_SAFETY_SIZE
 )
 
 // listpack builds a listpack the way lpAppend does.
@@ -106,9 +106,9 @@ func (lp *listpack) finish() ([]byte, error) {
 	return b, nil
 }
 
-// lpEntrySize is the bytes a string takes as one listpack entry, back-length
+// ListpackEntrySize is the bytes a string takes as one listpack entry, back-length
 // included (what lpAppend adds to lpBytes).
-func lpEntrySize(s string) int {
+func ListpackEntrySize(s string) int {
 	var n int
 	if v, ok := parseStrictInt(s); ok {
 		switch {
@@ -157,7 +157,7 @@ func lpBacklenSize(l uint64) int {
 // It returns the number of entries.
 func lpEach(lp []byte, fn func(s string) error) (int, error) {
 	size := len(lp)
-	if size < lpEmptySize {
+	if size < ListpackEmptySize {
 		return 0, fmt.Errorf("listpack of %d bytes: shorter than its header", size)
 	}
 	if total := int(u32(lp)); total != size {

@@ -42,10 +42,10 @@ func quicklistNodes(elems []string, fill64 int64) []qlNode {
 		}
 		if n := len(nodes); n > 0 && allowInsert(nodes[n-1], fill, len(e)) {
 			nodes[n-1].count++
-			nodes[n-1].size += lpEntrySize(e)
+			nodes[n-1].size += ListpackEntrySize(e)
 			continue
 		}
-		nodes = append(nodes, qlNode{start: i, count: 1, size: lpEmptySize + lpEntrySize(e)})
+		nodes = append(nodes, qlNode{start: i, count: 1, size: ListpackEmptySize + ListpackEntrySize(e)})
 	}
 	return nodes
 }
